@@ -1,0 +1,71 @@
+"""Runtime settings: where the database lives and where secrets come from.
+
+Order of precedence for every setting: environment variable, then
+`.streamlit/secrets.toml` (never committed), then the embedded default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_SQLITE_PATH = DATA_DIR / "crossborder.db"
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+GENERATED_KEY_FILE = DATA_DIR / ".secrets" / "cookie_key"
+MIN_COOKIE_KEY_BYTES = 32
+
+
+def _secrets_toml() -> dict:
+    if not SECRETS_FILE.exists():
+        return {}
+    with SECRETS_FILE.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _setting(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value:
+        return value
+    value = _secrets_toml().get(name)
+    return str(value) if value else None
+
+
+def database_url() -> str:
+    return _setting("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def dev_mode() -> bool:
+    return (_setting("CBO_DEV") or "").lower() in {"1", "true", "yes"}
+
+
+def cookie_key() -> str:
+    """The cookie signing key: given by env/secrets, or generated once and kept out of git."""
+    given = _setting("CBO_COOKIE_KEY")
+    if given:
+        if len(given.encode()) < MIN_COOKIE_KEY_BYTES:
+            raise ValueError(f"CBO_COOKIE_KEY must be at least {MIN_COOKIE_KEY_BYTES} bytes long")
+        return given
+    if GENERATED_KEY_FILE.exists():
+        return GENERATED_KEY_FILE.read_text().strip()
+    GENERATED_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)  # 48 random bytes, 64 characters
+    # Create with 0600 so other local users cannot read it.
+    fd = os.open(GENERATED_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_megabytes: int = 200
+
+
+def upload_limits() -> UploadLimits:
+    value = _setting("CBO_MAX_UPLOAD_MB")
+    return UploadLimits(max_megabytes=int(value)) if value else UploadLimits()

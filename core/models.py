@@ -1,0 +1,524 @@
+"""The domain model: every table the pages read, in one place.
+
+Money is stored twice where pages aggregate it: in the transaction currency
+(what the customer saw) and in USD at the order-date rate (what the summary
+tables add up). Conversion to EUR or CNY for display happens at query time
+against `fx_rates`, so one summary serves every reporting currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("viewer", "staff", "manager", "admin")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+Money = Numeric(14, 2)
+
+
+# --- reference data ---------------------------------------------------------
+
+
+class Market(Base):
+    __tablename__ = "markets"
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    region: Mapped[str] = mapped_column(String(20))  # EU, UK, NA, LATAM, APAC, MENA
+    currency: Mapped[str] = mapped_column(String(3))
+    vat_rate: Mapped[float] = mapped_column(Float)  # standard VAT/GST/sales-tax rate, 0.19 = 19 %
+    language: Mapped[str] = mapped_column(String(5))
+    low_value_rule: Mapped[str] = mapped_column(String(200))  # human summary; rules live in import_rules
+
+
+class ImportRule(Base):
+    """Duty and import VAT/GST rule for a market, valid over a date range (end exclusive)."""
+
+    __tablename__ = "import_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"), index=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    max_consignment_value: Mapped[float | None] = mapped_column(Float)  # in threshold_currency; None = any
+    threshold_currency: Mapped[str] = mapped_column(String(3))
+    duty_basis: Mapped[str] = mapped_column(String(20))  # none, ad_valorem_cif, ad_valorem_fob, flat_per_line
+    duty_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    flat_duty_per_line: Mapped[float] = mapped_column(Float, default=0.0)  # in threshold_currency
+    vat_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    vat_basis: Mapped[str] = mapped_column(String(20))  # cif_plus_duty, goods_value, none
+    vat_collection: Mapped[str] = mapped_column(String(20))  # checkout, border
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # amazon, ebay, tiktok, shopify
+    name: Mapped[str] = mapped_column(String(60))
+    referral_fee_rate: Mapped[float] = mapped_column(Float)
+    payout_interval_days: Mapped[int] = mapped_column(Integer)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    hs_code: Mapped[str] = mapped_column(String(10))
+    duty_rate_eu: Mapped[float] = mapped_column(Float)
+    duty_rate_us: Mapped[float] = mapped_column(Float)
+    price_elasticity: Mapped[float] = mapped_column(Float)  # seeded truth; pages estimate their own
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    city: Mapped[str] = mapped_column(String(40))
+    country: Mapped[str] = mapped_column(String(2), default="CN")
+    quoted_lead_time_days: Mapped[int] = mapped_column(Integer)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active, candidate, discontinued
+    unit_cost_cny: Mapped[Decimal] = mapped_column(Money)
+    list_price_usd: Mapped[Decimal] = mapped_column(Money)
+    weight_kg: Mapped[float] = mapped_column(Float)
+    length_cm: Mapped[float] = mapped_column(Float)
+    width_cm: Mapped[float] = mapped_column(Float)
+    height_cm: Mapped[float] = mapped_column(Float)
+    fragile: Mapped[bool] = mapped_column(Boolean, default=False)
+    launch_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(12))  # cn, overseas_3pl, fba
+    country: Mapped[str] = mapped_column(String(2))
+
+
+class InventorySnapshot(Base):
+    __tablename__ = "inventory_snapshots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    on_hand: Mapped[int] = mapped_column(Integer)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        UniqueConstraint("day", "warehouse_id", "product_id"),
+        Index("ix_inventory_product_day", "product_id", "day"),
+    )
+
+
+class InboundShipment(Base):
+    """A purchase order moving from a supplier to one of our warehouses."""
+
+    __tablename__ = "inbound_shipments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    po_ref: Mapped[str] = mapped_column(String(30), unique=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    mode: Mapped[str] = mapped_column(String(12))  # express, air, sea
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_cost_cny: Mapped[Decimal] = mapped_column(Money)
+    freight_cost_usd: Mapped[Decimal] = mapped_column(Money)
+    ordered_on: Mapped[dt.date] = mapped_column(Date)
+    promised_on: Mapped[dt.date] = mapped_column(Date)
+    shipped_on: Mapped[dt.date | None] = mapped_column(Date)
+    received_on: Mapped[dt.date | None] = mapped_column(Date)
+    defect_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12))  # ordered, in_transit, received
+
+
+# --- transactions -------------------------------------------------------------
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_ref: Mapped[str] = mapped_column(String(64), unique=True)  # hashed email or marketplace buyer id
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"), index=True)
+    first_order_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    order_ref: Mapped[str] = mapped_column(String(40))
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    ordered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    order_date: Mapped[dt.date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    items_total: Mapped[Decimal] = mapped_column(Money)  # local currency, incl. VAT where shown incl.
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=0)
+    shipping_charged: Mapped[Decimal] = mapped_column(Money, default=0)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=0)
+    order_total: Mapped[Decimal] = mapped_column(Money)
+    usd_per_unit: Mapped[float] = mapped_column(Float)  # 1 unit of `currency` in USD on order_date
+    gmv_usd: Mapped[Decimal] = mapped_column(Money)  # order_total in USD
+    status: Mapped[str] = mapped_column(String(20))  # completed, cancelled, refunded, partially_refunded
+    refunded_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    is_first_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "order_ref"),
+        Index("ix_orders_date_market_channel", "order_date", "market_code", "channel_id"),
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money)  # local currency
+    line_total: Mapped[Decimal] = mapped_column(Money)
+    revenue_usd: Mapped[Decimal] = mapped_column(Money)  # net of VAT and discount
+    cogs_usd: Mapped[Decimal] = mapped_column(Money)  # landed product cost
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    carrier: Mapped[str] = mapped_column(String(30))
+    service: Mapped[str] = mapped_column(String(30))  # code in shipping_services
+    tracking_number: Mapped[str | None] = mapped_column(String(40))
+    tracking_valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    chargeable_weight_kg: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[Decimal] = mapped_column(Money)
+    promised_days: Mapped[int] = mapped_column(Integer)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ship_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # in_transit, delivered, lost, returned_to_sender
+    late_dispatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (Index("ix_shipments_date_carrier", "ship_date", "carrier"),)
+
+
+class ShippingService(Base):
+    __tablename__ = "shipping_services"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(30))
+    mode: Mapped[str] = mapped_column(String(20))  # express, postal, air_freight, sea_lcl, last_mile
+    volumetric_divisor: Mapped[float | None] = mapped_column(Float)  # cm3 per kg; None = actual weight
+    weight_increment_kg: Mapped[float] = mapped_column(Float)
+    ddp_surcharge_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    destination_kind: Mapped[str] = mapped_column(String(20))  # customer, overseas_warehouse, fba
+
+
+class CarrierRate(Base):
+    """Rate card: a price for a weight break on a service into a zone."""
+
+    __tablename__ = "carrier_rates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("shipping_services.code"), index=True)
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"))
+    zone: Mapped[str] = mapped_column(String(10))
+    weight_from_kg: Mapped[float] = mapped_column(Float)
+    weight_to_kg: Mapped[float] = mapped_column(Float)
+    base_usd: Mapped[float] = mapped_column(Float)
+    per_kg_usd: Mapped[float] = mapped_column(Float)
+    transit_days_min: Mapped[int] = mapped_column(Integer)
+    transit_days_max: Mapped[int] = mapped_column(Integer)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_ref: Mapped[str] = mapped_column(String(40), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    attempted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempt_date: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(20))  # card, paypal, klarna, konbini, cod, wallet, marketplace
+    gateway: Mapped[str] = mapped_column(String(20))  # stripe, adyen, paypal, amazon, ebay, tiktok
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    fee_amount: Mapped[Decimal] = mapped_column(Money, default=0)
+    usd_per_unit: Mapped[float] = mapped_column(Float)
+    amount_usd: Mapped[Decimal] = mapped_column(Money)
+    fee_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    status: Mapped[str] = mapped_column(String(20))  # succeeded, declined, refunded, disputed
+    decline_reason: Mapped[str | None] = mapped_column(String(40))
+    card_country: Mapped[str | None] = mapped_column(String(2))
+    ip_country: Mapped[str | None] = mapped_column(String(2))
+    card_fingerprint: Mapped[str | None] = mapped_column(String(32), index=True)
+    ip_hash: Mapped[str | None] = mapped_column(String(32))
+    settled_on: Mapped[dt.date | None] = mapped_column(Date)
+    settled_usd_per_unit: Mapped[float | None] = mapped_column(Float)
+    disputed_on: Mapped[dt.date | None] = mapped_column(Date)
+    dispute_reason: Mapped[str | None] = mapped_column(String(40))
+    fraud_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    refunded_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    __table_args__ = (Index("ix_payments_date_market", "attempt_date", "market_code", "channel_id"),)
+
+
+class FxRate(Base):
+    """Units of `currency` per 1 USD on `day` (every calendar day, carried forward over weekends)."""
+
+    __tablename__ = "fx_rates"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    per_usd: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(10))  # ecb, simulated
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_ref: Mapped[str] = mapped_column(String(30), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"))
+    channel: Mapped[str] = mapped_column(String(20))  # email, chat, marketplace
+    reason: Mapped[str] = mapped_column(String(30))
+    language: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_date: Mapped[dt.date] = mapped_column(Date)
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    csat: Mapped[int | None] = mapped_column(Integer)  # 1-5
+    __table_args__ = (Index("ix_tickets_date_market", "created_date", "market_code"),)
+
+
+class Return(Base):
+    __tablename__ = "returns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(30))
+    requested_on: Mapped[dt.date] = mapped_column(Date)
+    refund_usd: Mapped[Decimal] = mapped_column(Money)
+    return_shipping_usd: Mapped[Decimal] = mapped_column(Money)
+    restockable: Mapped[bool] = mapped_column(Boolean)
+
+
+# --- market intelligence ------------------------------------------------------
+
+
+class CompetitorListing(Base):
+    __tablename__ = "competitor_listings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    competitor: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(160))
+    price_local: Mapped[Decimal] = mapped_column(Money)
+    price_usd: Mapped[Decimal] = mapped_column(Money)
+    rating: Mapped[float] = mapped_column(Float)
+    review_count: Mapped[int] = mapped_column(Integer)
+    est_monthly_sales: Mapped[int] = mapped_column(Integer)
+    captured_on: Mapped[dt.date] = mapped_column(Date)
+    __table_args__ = (Index("ix_competitors_market_category", "market_code", "category_id"),)
+
+
+class SearchInterest(Base):
+    __tablename__ = "search_interest"
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # first day of the month
+    interest_index: Mapped[int] = mapped_column(Integer)  # 0-100
+
+
+class MarketNote(Base):
+    """SWOT and PEST notes per market, kept with who last changed them."""
+
+    __tablename__ = "market_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"))
+    framework: Mapped[str] = mapped_column(String(4))  # SWOT, PEST
+    box: Mapped[str] = mapped_column(String(20))  # strengths, weaknesses, ..., political, economic, ...
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("market_code", "framework", "box"),)
+
+
+# --- planning, risk, audit ----------------------------------------------------
+
+
+class Target(Base):
+    """A SMART target: a metric, for a market (or all), for a month."""
+
+    __tablename__ = "targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(30))  # gmv_usd, orders, on_time_rate
+    market_code: Mapped[str | None] = mapped_column(ForeignKey("markets.code"))
+    month: Mapped[dt.date] = mapped_column(Date)
+    target_value: Mapped[float] = mapped_column(Float)
+    owner: Mapped[str] = mapped_column(String(60))
+    __table_args__ = (UniqueConstraint("metric", "market_code", "month"),)
+
+
+class Risk(Base):
+    __tablename__ = "risks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(160))
+    category: Mapped[str] = mapped_column(String(30))  # market, operational, financial, legal_compliance, supply_chain
+    likelihood: Mapped[int] = mapped_column(Integer)  # 1-5
+    impact: Mapped[int] = mapped_column(Integer)  # 1-5
+    owner: Mapped[str] = mapped_column(String(60))
+    mitigation: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open, mitigating, closed
+    review_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """Every write a user makes: risks, notes, users, imports, scenarios."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")  # JSON
+
+
+class Scenario(Base):
+    __tablename__ = "scenarios"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    author: Mapped[str] = mapped_column(String(60), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    inputs_json: Mapped[str] = mapped_column(Text)
+    results_json: Mapped[str] = mapped_column(Text)
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="applied")  # applied, undone
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str] = mapped_column(String(100))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# --- summary tables -------------------------------------------------------------
+# Kept current by the seed and by every import (core.summaries.refresh_*), so
+# pages never GROUP BY over millions of raw rows on a filter change.
+
+
+class DailySales(Base):
+    __tablename__ = "daily_sales"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    new_customers: Mapped[int] = mapped_column(Integer)
+    gmv_usd: Mapped[float] = mapped_column(Float)  # what customers paid, incl. tax and shipping
+    net_revenue_usd: Mapped[float] = mapped_column(Float)  # lines net of VAT and discount
+    cogs_usd: Mapped[float] = mapped_column(Float)
+    shipping_cost_usd: Mapped[float] = mapped_column(Float)
+    refunds_usd: Mapped[float] = mapped_column(Float)
+    refunded_orders: Mapped[int] = mapped_column(Integer)
+    cancelled_orders: Mapped[int] = mapped_column(Integer)
+
+
+class DailyDelivery(Base):
+    __tablename__ = "daily_delivery"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # ship date
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(30), primary_key=True)
+    service: Mapped[str] = mapped_column(String(30), primary_key=True)
+    shipments: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer)
+    delivered_on_time: Mapped[int] = mapped_column(Integer)
+    lost: Mapped[int] = mapped_column(Integer)
+    returned_to_sender: Mapped[int] = mapped_column(Integer)
+    late_dispatch: Mapped[int] = mapped_column(Integer)
+    valid_tracking: Mapped[int] = mapped_column(Integer)
+    transit_days_sum: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[float] = mapped_column(Float)
+
+
+class DailyTickets(Base):
+    __tablename__ = "daily_tickets"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(30), primary_key=True)
+    tickets: Mapped[int] = mapped_column(Integer)
+    csat_sum: Mapped[int] = mapped_column(Integer)
+    csat_count: Mapped[int] = mapped_column(Integer)
+    first_response_hours_sum: Mapped[float] = mapped_column(Float)
+    responded: Mapped[int] = mapped_column(Integer)
+
+
+class DailyPayments(Base):
+    __tablename__ = "daily_payments"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(20), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    succeeded: Mapped[int] = mapped_column(Integer)
+    declined: Mapped[int] = mapped_column(Integer)
+    disputed: Mapped[int] = mapped_column(Integer)
+    fraud_reported: Mapped[int] = mapped_column(Integer)
+    amount_usd: Mapped[float] = mapped_column(Float)
+    fee_usd: Mapped[float] = mapped_column(Float)
+    refunded_usd: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,25 @@
+"""Reference lists for pickers: markets, channels, the date the data runs to."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Channel, DailySales, Market
+from core.queries import frame
+
+
+def markets(session: Session) -> pd.DataFrame:
+    return frame(session, select(Market.code, Market.name, Market.currency, Market.region).order_by(Market.code))
+
+
+def channels(session: Session) -> pd.DataFrame:
+    return frame(session, select(Channel.code, Channel.name).order_by(Channel.id))
+
+
+def data_range(session: Session) -> tuple[dt.date | None, dt.date | None]:
+    first, last = session.execute(select(func.min(DailySales.day), func.max(DailySales.day))).one()
+    return first, last

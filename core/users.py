@@ -1,0 +1,310 @@
+"""Users, roles and the server-side permission check.
+
+Every write action calls `authorize()` itself, against the database, so a
+role change or a disabled account takes effect on the very next action, even
+in a browser session that logged in before the change.
+
+CLI:  python -m core.users add NAME --role manager     (password prompted, not echoed)
+      python -m core.users list | disable NAME | enable NAME | reset-password NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+import bcrypt
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from core.models import ROLES, AuditEvent, User
+
+DEMO_ACCOUNTS = {role: f"demo-{role}" for role in ROLES}  # username -> password, documented in README
+MIN_PASSWORD_LENGTH = 8
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,59}$")
+
+
+class PermissionDenied(Exception):
+    """The acting user may not do this (missing role, disabled, or unknown)."""
+
+
+class InvalidUserInput(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class UserView:
+    username: str
+    display_name: str
+    email: str
+    role: str
+    disabled: bool
+    is_demo: bool
+    language: str
+
+
+def role_rank(role: str) -> int:
+    return ROLES.index(role) if role in ROLES else -1
+
+
+def role_allows(role: str | None, required: str) -> bool:
+    """Roles are cumulative: viewer < staff < manager < admin."""
+    return role is not None and role_rank(role) >= role_rank(required) >= 0
+
+
+def _bcrypt_rounds() -> int:
+    # The test suite lowers the work factor to keep tests fast; never below bcrypt's minimum of 4.
+    return max(4, int(os.environ.get("CBO_BCRYPT_ROUNDS", "12")))
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=_bcrypt_rounds())).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), password_hash.encode())
+    except ValueError:
+        return False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _view(user: User) -> UserView:
+    return UserView(
+        user.username, user.display_name, user.email, user.role, user.disabled, user.is_demo, user.language
+    )
+
+
+def _validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidUserInput(f"Password must be at least {MIN_PASSWORD_LENGTH} characters long")
+
+
+def _validate_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidUserInput(f"Unknown role '{role}'; choose one of {', '.join(ROLES)}")
+
+
+def _audit(session: Session, actor: str, user: str, action: str, **detail) -> None:
+    session.add(
+        AuditEvent(
+            at=_now(), username=actor, entity="user", entity_id=user, action=action, detail=json.dumps(detail)
+        )
+    )
+
+
+def current_user(session: Session, username: str | None) -> UserView | None:
+    """The user as the database knows them now, or None if unknown or disabled."""
+    if not username:
+        return None
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.disabled:
+        return None
+    return _view(user)
+
+
+def authorize(session: Session, username: str | None, required_role: str) -> UserView:
+    user = current_user(session, username)
+    if user is None or not role_allows(user.role, required_role):
+        raise PermissionDenied(f"This action needs the {required_role} role")
+    return user
+
+
+def list_users(session: Session) -> list[UserView]:
+    return [_view(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str = "",
+    email: str = "",
+    actor: str | None = None,
+    is_demo: bool = False,
+) -> UserView:
+    """Create a user. `actor` None means the command line (trusted: it has the server's shell)."""
+    if actor is not None:
+        authorize(session, actor, "admin")
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidUserInput("Username: 2-60 characters, lower-case letters, digits, '.', '_' or '-'")
+    _validate_role(role)
+    _validate_password(password)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InvalidUserInput(f"User '{username}' already exists")
+    now = _now()
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        email=email.strip(),
+        role=role,
+        password_hash=hash_password(password),
+        is_demo=is_demo,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    _audit(session, actor or "cli", username, "create", role=role)
+    session.flush()
+    return _view(user)
+
+
+def _get(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidUserInput(f"No user named '{username}'")
+    return user
+
+
+def _guard_last_admin(session: Session, user: User) -> None:
+    active_admins = session.scalar(
+        select(func.count()).select_from(User).where(User.role == "admin", User.disabled.is_(False))
+    )
+    if user.role == "admin" and not user.disabled and active_admins <= 1:
+        raise InvalidUserInput("This is the last active admin; add another admin first")
+
+
+def set_disabled(session: Session, username: str, disabled: bool, *, actor: str | None = None) -> None:
+    if actor is not None:
+        authorize(session, actor, "admin")
+        if actor == username and disabled:
+            raise InvalidUserInput("You cannot disable your own account")
+    user = _get(session, username)
+    if disabled:
+        _guard_last_admin(session, user)
+    user.disabled = disabled
+    user.updated_at = _now()
+    _audit(session, actor or "cli", username, "disable" if disabled else "enable")
+
+
+def set_role(session: Session, username: str, role: str, *, actor: str | None = None) -> None:
+    if actor is not None:
+        authorize(session, actor, "admin")
+    _validate_role(role)
+    user = _get(session, username)
+    if role != "admin":
+        _guard_last_admin(session, user)
+    user.role = role
+    user.updated_at = _now()
+    _audit(session, actor or "cli", username, "set_role", role=role)
+
+
+def reset_password(session: Session, username: str, new_password: str, *, actor: str | None = None) -> None:
+    if actor is not None:
+        authorize(session, actor, "admin")
+    _validate_password(new_password)
+    user = _get(session, username)
+    user.password_hash = hash_password(new_password)
+    user.is_demo = False  # a changed password is no longer the published demo one
+    user.updated_at = _now()
+    _audit(session, actor or "cli", username, "reset_password")
+
+
+def set_language(session: Session, username: str, language: str) -> None:
+    user = _get(session, username)
+    user.language = language
+
+
+def ensure_demo_users(session: Session) -> int:
+    """Create the four published demo accounts, once, on an empty users table."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return 0
+    for role, password in DEMO_ACCOUNTS.items():
+        create_user(session, role, password, role, display_name=f"Demo {role}", is_demo=True)
+    return len(DEMO_ACCOUNTS)
+
+
+def demo_accounts_active(session: Session) -> bool:
+    """True while any account still has its published demo password."""
+    return bool(
+        session.scalar(select(func.count()).select_from(User).where(User.is_demo, User.disabled.is_(False)))
+    )
+
+
+def authenticator_credentials(session: Session) -> dict:
+    """Credentials in the shape streamlit-authenticator expects; disabled users are left out."""
+    users = session.scalars(select(User).where(User.disabled.is_(False)))
+    return {
+        "usernames": {
+            u.username: {
+                "name": u.display_name,
+                "email": u.email,
+                "password": u.password_hash,
+                "roles": [u.role],
+            }
+            for u in users
+        }
+    }
+
+
+# --- command line ---------------------------------------------------------------
+
+
+def _prompt_password() -> str:
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise InvalidUserInput("The passwords do not match")
+    return first
+
+
+def main(argv: list[str] | None = None, engine: Engine | None = None) -> int:
+    from core.bootstrap import prepare_database  # late: the CLI migrates before it writes
+    from core.db import unit_of_work
+
+    parser = argparse.ArgumentParser(prog="python -m core.users", description="Manage dashboard users")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="create a user (password prompted)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--name", default="")
+    add.add_argument("--email", default="")
+    sub.add_parser("list", help="list users")
+    for name in ("disable", "enable", "reset-password"):
+        sub.add_parser(name).add_argument("username")
+    role = sub.add_parser("set-role")
+    role.add_argument("username")
+    role.add_argument("role", choices=ROLES)
+    args = parser.parse_args(argv)
+
+    engine = prepare_database(engine, seed_if_empty=False)
+    try:
+        with unit_of_work(engine) as session:
+            if args.command == "add":
+                user = create_user(
+                    session, args.username, _prompt_password(), args.role, display_name=args.name, email=args.email
+                )
+                print(f"Created {user.username} ({user.role})")
+            elif args.command == "list":
+                for u in list_users(session):
+                    flags = " disabled" if u.disabled else ""
+                    flags += " demo-password" if u.is_demo else ""
+                    print(f"{u.username:20} {u.role:8}{flags}")
+            elif args.command in ("disable", "enable"):
+                set_disabled(session, args.username, args.command == "disable")
+                print(f"{args.command}d {args.username}")
+            elif args.command == "reset-password":
+                reset_password(session, args.username, _prompt_password())
+                print(f"Password reset for {args.username}")
+            elif args.command == "set-role":
+                set_role(session, args.username, args.role)
+                print(f"{args.username} is now {args.role}")
+    except InvalidUserInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Overview: KPIs against the previous period, the monthly trend, targets and alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import formatting, overview
+from core.filters import Filters
+from ui.auth import guard
+from ui.data import cached
+from ui.i18n import language, t
+from ui.sidebar import active_filters
+from ui.theme import PRIMARY, SECONDARY
+from ui.widgets import Card, empty_state, kpi_row, points_delta, relative_delta
+
+RATE_KPIS = {"gross_margin", "refund_rate", "on_time_rate"}
+RISING_IS_BAD = {"refund_rate"}
+
+
+def render() -> None:
+    guard("viewer")
+    filters, today = active_filters(), dt.date.today()
+    st.title(t("Overview"))
+    st.caption(
+        t("{start} – {end}, compared with the {days} days before. Amounts in {currency}.",
+          start=formatting.date(filters.start, language()), end=formatting.date(filters.end, language()),
+          days=filters.days, currency=filters.currency)
+    )
+    with st.spinner(t("Loading figures…")):
+        deltas = cached(overview.kpi_deltas, filters)
+    if not deltas[1].current:
+        empty_state(t("No orders in this period for these filters. Widen the date range or clear the market "
+                      "and channel filters in the sidebar."))
+        return
+    kpi_row([_card(d, filters.currency) for d in deltas])
+    _trend(filters)
+    left, right = st.columns([3, 2])
+    with left:
+        _targets(filters, today)
+    with right:
+        _alerts(filters, today)
+
+
+KPI_LABELS = {
+    "gmv": "GMV", "orders": "Orders", "aov": "AOV", "gross_margin": "Gross margin",
+    "refund_rate": "Refund rate", "on_time_rate": "On-time delivery", "csat": "CSAT",
+}
+KPI_HELP = {
+    "gmv": "What customers paid on non-cancelled orders, incl. tax and shipping, at each order day's rate.",
+    "aov": "Average order value: GMV / orders.",
+    "gross_margin": "(Net revenue − landed product cost) / net revenue; net revenue excludes VAT and discounts.",
+    "refund_rate": "Refunds / GMV of the orders placed in the period.",
+    "on_time_rate": "Shipments delivered within their promised days / shipments delivered, by ship date.",
+    "csat": "Mean 1–5 rating on support tickets opened in the period (not split by sales channel).",
+}
+
+
+def _card(delta: overview.KpiDelta, currency: str) -> Card:
+    lang = language()
+    value = delta.current
+    if delta.name in ("gmv", "aov"):
+        shown = formatting.money(value, currency, lang, compact=True)
+    elif delta.name in RATE_KPIS:
+        shown = formatting.percent(value, lang)
+    elif delta.name == "csat":
+        shown = formatting.number(value, lang, 2)
+    else:
+        shown = formatting.number(value, lang)
+    change = points_delta(delta.difference) if delta.name in RATE_KPIS else relative_delta(delta.change)
+    if delta.name == "csat" and delta.difference is not None:
+        change = ("+" if delta.difference >= 0 else "") + formatting.number(delta.difference, lang, 2)
+    help_text = t(KPI_HELP[delta.name]) if delta.name in KPI_HELP else None
+    return Card(t(KPI_LABELS[delta.name]), shown, change, delta.name in RISING_IS_BAD, help_text)
+
+
+def _trend(filters: Filters) -> None:
+    trend = cached(overview.monthly_trend, filters)
+    if trend.empty:
+        return
+    ccy = filters.currency
+    month_label, gmv_label, margin_label = t("Month"), t("GMV ({currency})", currency=ccy), t("Gross margin")
+    base = alt.Chart(trend).encode(x=alt.X("yearmonth(month):T", title=month_label))
+    bars = base.mark_bar(color=PRIMARY, opacity=0.8).encode(
+        y=alt.Y("gmv:Q", title=gmv_label, axis=alt.Axis(format="~s")),
+        tooltip=[
+            alt.Tooltip("yearmonth(month):T", title=month_label),
+            alt.Tooltip("gmv:Q", title=gmv_label, format=",.0f"),
+            alt.Tooltip("orders:Q", title=t("Orders"), format=","),
+            alt.Tooltip("gross_margin:Q", title=margin_label, format=".1%"),
+        ],
+    )
+    line = base.mark_line(color=SECONDARY, point=True, strokeWidth=2).encode(
+        y=alt.Y("gross_margin:Q", title=margin_label, axis=alt.Axis(format="%", titleColor=SECONDARY)),
+        tooltip=[alt.Tooltip("yearmonth(month):T", title=month_label),
+                 alt.Tooltip("gross_margin:Q", title=margin_label, format=".1%")],
+    )
+    chart = alt.layer(bars, line).resolve_scale(y="independent").properties(
+        title=t("Monthly GMV and gross margin ({currency})", currency=ccy), height=320
+    )
+    st.altair_chart(chart, use_container_width=True)
+
+
+def _targets(filters: Filters, today: dt.date) -> None:
+    st.subheader(t("Targets vs actual"))
+    targets = cached(overview.targets_vs_actual, filters, today)
+    if targets.empty:
+        empty_state(t("No GMV targets are set for these months and markets."))
+        return
+    table = targets.assign(
+        month=pd.to_datetime(targets["month"]).dt.strftime("%Y-%m"),
+        progress=targets["progress"].clip(upper=1.5),
+    )
+    st.dataframe(
+        table[["month", "market", "owner", "target", "actual", "progress", "expected_share"]],
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "month": t("Month"),
+            "market": t("Market"),
+            "owner": t("Owner"),
+            "target": st.column_config.NumberColumn(t("Target ({currency})", currency=filters.currency),
+                                                    format="%,.0f"),
+            "actual": st.column_config.NumberColumn(t("Actual ({currency})", currency=filters.currency),
+                                                    format="%,.0f"),
+            "progress": st.column_config.ProgressColumn(t("Progress"), min_value=0.0, max_value=1.0,
+                                                        format="percent"),
+            "expected_share": st.column_config.ProgressColumn(t("Month elapsed"), min_value=0.0, max_value=1.0,
+                                                              format="percent"),
+        },
+    )
+
+
+ALERT_LABELS = {
+    "late_shipment_rate": "Late shipment rate ({scope})",
+    "on_time_delivery": "On-time delivery ({scope})",
+    "vamp_ratio": "Visa VAMP ratio (cards)",
+    "stock_cover": "Stock cover of {scope}",
+}
+
+
+def _alerts(filters: Filters, today: dt.date) -> None:
+    st.subheader(t("Alerts"))
+    found = cached(overview.alerts, filters, today)
+    if not found:
+        st.success(t("Nothing breaches a threshold for these filters."), icon=":material/check_circle:")
+        return
+    lang = language()
+    stock = [a for a in found if a.metric == "stock_cover"]
+    for alert in [a for a in found if a.metric != "stock_cover"]:
+        label = t(ALERT_LABELS[alert.metric], scope=alert.scope)
+        text = t("{label}: {value} (limit {limit})", label=label,
+                 value=formatting.percent(alert.value, lang, 2), limit=formatting.percent(alert.limit, lang, 1))
+        (st.error if alert.status == "breach" else st.warning)(text, icon=":material/warning:")
+    if stock:
+        st.error(t("{count} SKUs will run out before a reorder placed today arrives (cover < supplier lead "
+                   "time).", count=len(stock)), icon=":material/inventory_2:")
+        st.dataframe(
+            pd.DataFrame({"sku": [a.scope for a in stock], "cover": [a.value for a in stock],
+                          "lead": [a.limit for a in stock]}).sort_values("cover").head(20),
+            hide_index=True, use_container_width=True,
+            column_config={"sku": "SKU",
+                           "cover": st.column_config.NumberColumn(t("Days of cover"), format="%.1f"),
+                           "lead": st.column_config.NumberColumn(t("Lead time (days)"), format="%d")},
+        )

@@ -1,0 +1,89 @@
+"""The shared sidebar filters. Bound to the URL, so a copied link opens the same view,
+and kept across page switches because the router renders them around every page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from core import reference
+from core.filters import REPORTING_CURRENCIES, Filters, default_range
+from core.i18n import LANGUAGES
+from ui.data import cached
+from ui.i18n import LANGUAGE_KEY, t
+
+FILTERS_KEY = "active_filters"
+
+
+def language_picker() -> None:
+    st.sidebar.segmented_control(
+        "🌐",
+        options=list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        default="en",
+        key=LANGUAGE_KEY,
+        bind="query-params",
+        label_visibility="collapsed",
+        required=True,
+    )
+
+
+def filters_sidebar(today: dt.date) -> Filters:
+    markets = cached(reference.markets)
+    channels = cached(reference.channels)
+    market_names = dict(zip(markets["code"], markets["name"]))
+    channel_names = dict(zip(channels["code"], channels["name"]))
+    sidebar = st.sidebar
+    sidebar.subheader(t("Filters"))
+    period = sidebar.date_input(
+        t("Date range"),
+        value=default_range(today),
+        max_value=today,
+        key="period",
+        bind="query-params",
+        format="YYYY-MM-DD",
+    )
+    start, end = _complete_range(period, today)
+    chosen_markets = sidebar.multiselect(
+        t("Markets"),
+        options=list(market_names),
+        format_func=lambda code: f"{code} · {t(market_names[code])}",
+        key="markets",
+        bind="query-params",
+        placeholder=t("All markets"),
+    )
+    chosen_channels = sidebar.multiselect(
+        t("Sales channels"),
+        options=list(channel_names),
+        format_func=lambda code: channel_names[code],
+        key="channels",
+        bind="query-params",
+        placeholder=t("All channels"),
+    )
+    currency = sidebar.selectbox(
+        t("Reporting currency"), options=REPORTING_CURRENCIES, key="ccy", bind="query-params"
+    )
+    filters = Filters(start, end, tuple(sorted(chosen_markets)), tuple(sorted(chosen_channels)), currency)
+    st.session_state[FILTERS_KEY] = filters
+    return filters
+
+
+def active_filters() -> Filters:
+    """The filters the router rendered for this run (defaults if a page runs on its own, as in tests)."""
+    filters = st.session_state.get(FILTERS_KEY)
+    if filters is None:
+        start, end = default_range(dt.date.today())
+        filters = Filters(start, end)
+    return filters
+
+
+def _complete_range(period, today: dt.date) -> tuple[dt.date, dt.date]:
+    """While the user has picked only the first date of a range, show that single day."""
+    if isinstance(period, (tuple, list)):
+        if len(period) == 2:
+            return period[0], period[1]
+        if len(period) == 1:
+            return period[0], period[0]
+        return default_range(today)
+    return (period, period) if period else default_range(today)
