@@ -37,7 +37,7 @@ def render() -> None:
         st.dataframe(
             pd.DataFrame([u.__dict__ for u in everyone])[["username", "display_name", "role", "disabled", "is_demo"]],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             column_config={
                 "username": t("Username"),
                 "display_name": t("Name"),

@@ -101,7 +101,7 @@ def _trend(filters: Filters) -> None:
     chart = alt.layer(bars, line).resolve_scale(y="independent").properties(
         title=t("Monthly GMV and gross margin ({currency})", currency=ccy), height=320
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 
 def _targets(filters: Filters, today: dt.date) -> None:
@@ -117,7 +117,7 @@ def _targets(filters: Filters, today: dt.date) -> None:
     st.dataframe(
         table[["month", "market", "owner", "target", "actual", "progress", "expected_share"]],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "month": t("Month"),
             "market": t("Market"),
@@ -161,7 +161,7 @@ def _alerts(filters: Filters, today: dt.date) -> None:
         st.dataframe(
             pd.DataFrame({"sku": [a.scope for a in stock], "cover": [a.value for a in stock],
                           "lead": [a.limit for a in stock]}).sort_values("cover").head(20),
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
             column_config={"sku": "SKU",
                            "cover": st.column_config.NumberColumn(t("Days of cover"), format="%.1f"),
                            "lead": st.column_config.NumberColumn(t("Lead time (days)"), format="%d")},

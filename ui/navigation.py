@@ -1,0 +1,68 @@
+"""The page registry: every page, its section, url_path and the role it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.users import role_allows
+from pages import coming_soon, overview_page, users_page
+from ui.auth import logout_page
+from ui.i18n import t
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    section: str
+    url_path: str
+    title: str
+    icon: str
+    role: str
+    render: Callable[[], None]
+
+
+PAGES = (
+    PageSpec("Overview", "overview", "Overview", ":material/dashboard:", "viewer", overview_page.render),
+    PageSpec("Functions", "market", "Market research", ":material/travel_explore:", "viewer",
+             coming_soon.placeholder("Market research", "viewer")),
+    PageSpec("Functions", "product-selection", "Product selection", ":material/category:", "viewer",
+             coming_soon.placeholder("Product selection", "viewer")),
+    PageSpec("Functions", "logistics", "Logistics", ":material/local_shipping:", "viewer",
+             coming_soon.placeholder("Logistics", "viewer")),
+    PageSpec("Functions", "payments", "Payments", ":material/payments:", "viewer",
+             coming_soon.placeholder("Payments", "viewer")),
+    PageSpec("Functions", "customer-service", "Customer service", ":material/support_agent:", "viewer",
+             coming_soon.placeholder("Customer service", "viewer")),
+    PageSpec("Functions", "risk", "Risk", ":material/shield:", "viewer",
+             coming_soon.placeholder("Risk", "viewer")),
+    PageSpec("Tools", "what-if", "What-if simulator", ":material/tune:", "manager",
+             coming_soon.placeholder("What-if simulator", "manager")),
+    PageSpec("Tools", "upload", "CSV upload", ":material/upload_file:", "staff",
+             coming_soon.placeholder("CSV upload", "staff")),
+    PageSpec("Admin", "users", "Users", ":material/manage_accounts:", "admin", users_page.render),
+)
+
+
+def pages_for(role: str) -> dict[str, list[st.Page]]:
+    sections: dict[str, list[st.Page]] = {}
+    for spec in PAGES:
+        if role_allows(role, spec.role):
+            page = st.Page(spec.render, title=t(spec.title), icon=spec.icon, url_path=spec.url_path,
+                           default=spec.url_path == "overview")
+            sections.setdefault(t(spec.section), []).append(page)
+    account = t("Account")
+    sections.setdefault(account, []).append(
+        st.Page(logout_page, title=t("Log out"), icon=":material/logout:", url_path="logout")
+    )
+    return sections
+
+
+def signed_out_pages(login: Callable[[], None]) -> list[st.Page]:
+    """The login form under every url_path, so a shared deep link asks for a login (instead of
+    'page not found') and, once signed in, the rerun opens the page the link pointed to."""
+    pages = [st.Page(login, title=t("Log in"), icon=":material/login:", url_path="login", default=True)]
+    pages += [st.Page(login, title=t(spec.title), url_path=spec.url_path) for spec in PAGES
+              if spec.url_path != "overview"]
+    return pages
