@@ -35,8 +35,23 @@ def signed_in_username() -> str | None:
 
 
 def current_user() -> users.UserView | None:
-    """The signed-in user as the database knows them now (None if signed out or disabled)."""
-    return uncached(users.current_user, signed_in_username())
+    """The signed-in user as the database knows them now (None if signed out or disabled).
+
+    A session whose account was disabled or deleted since it signed in is signed out here.
+    """
+    username = signed_in_username()
+    user = uncached(users.current_user, username)
+    if username and user is None:
+        _forget_signed_in_user()
+    return user
+
+
+def _forget_signed_in_user() -> None:
+    """Sign the session out the way streamlit-authenticator does, without building a second
+    authenticator in this run (its cookie component may be created only once per run)."""
+    for key in ("authentication_status", "username", "name", "email", "roles"):
+        st.session_state[key] = None
+    st.session_state["logout"] = True  # makes the authenticator ignore the re-login cookie
 
 
 def guard(required_role: str) -> users.UserView:
