@@ -36,7 +36,9 @@ def render() -> None:
         empty_state(t("No orders in this period for these filters. Widen the date range or clear the market "
                       "and channel filters in the sidebar."))
         return
-    kpi_row([_card(d, filters.currency) for d in deltas])
+    cards = [_card(d, filters.currency) for d in deltas]
+    kpi_row(cards[:4])  # money and volume
+    kpi_row(cards[4:])  # quality rates
     _trend(filters)
     left, right = st.columns([3, 2])
     with left:
@@ -83,7 +85,7 @@ def _trend(filters: Filters) -> None:
         return
     ccy = filters.currency
     month_label, gmv_label, margin_label = t("Month"), t("GMV ({currency})", currency=ccy), t("Gross margin")
-    base = alt.Chart(trend).encode(x=alt.X("yearmonth(month):T", title=month_label))
+    base = alt.Chart(trend).encode(x=alt.X("yearmonth(month):O", title=month_label, axis=alt.Axis(labelAngle=0)))
     bars = base.mark_bar(color=PRIMARY, opacity=0.8).encode(
         y=alt.Y("gmv:Q", title=gmv_label, axis=alt.Axis(format="~s")),
         tooltip=[
