@@ -1,0 +1,272 @@
+"""The demo seed: deterministic, internally consistent, and refusing to seed twice by accident."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, insert, select, text
+
+from core import models as m
+from core.db import get_engine, unit_of_work
+from core.schema import upgrade
+from data.seed import main, seed_database
+from tests.conftest import fresh_database_url
+
+END = dt.date(2026, 11, 20)
+ORDERS = 3000
+
+
+def _migrated_engine(tmp_path_factory, name: str):
+    engine = get_engine(fresh_database_url(tmp_path_factory.mktemp(name)))
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    engine = _migrated_engine(tmp_path_factory, "seed")
+    steps = []
+    counts = seed_database(engine, orders=ORDERS, end_date=END, seed=42,
+                           progress=lambda fraction, step: steps.append((fraction, step)))
+    return engine, counts, steps
+
+
+def _scalar(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def _rows(engine, sql: str, **params) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(sql), params)]
+
+
+def _order_fingerprint(engine) -> list[tuple]:
+    return _rows(engine, "SELECT id, order_ref, market_code, order_total, gmv_usd, status FROM orders ORDER BY id")
+
+
+# --- shape --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "low", "high"),
+    [
+        ("orders", ORDERS, ORDERS),
+        ("order_lines", 1.15 * ORDERS, 1.4 * ORDERS),
+        ("shipments", 0.95 * ORDERS, 0.99 * ORDERS),  # cancelled orders never ship
+        ("customers", 0.5 * ORDERS, 0.7 * ORDERS),  # repeat buyers share customers
+        ("payments", ORDERS, 1.15 * ORDERS),  # declined attempts come on top
+        ("tickets", 0.06 * ORDERS, 0.14 * ORDERS),
+        ("returns", 0.02 * ORDERS, 0.08 * ORDERS),
+        ("markets", 12, 12),
+        ("channels", 4, 4),
+        ("products", 330, 340),
+        ("suppliers", 15, 25),
+        ("warehouses", 8, 8),
+        ("market_notes", 96, 96),
+        ("targets", 12 * 15 + 15, 12 * 15 + 15),  # 12 markets + all markets, 12 past and 3 future months
+        ("risks", 10, 15),
+    ],
+)
+def test_row_counts_are_in_range(seeded, table, low, high):
+    engine, counts, _ = seeded
+    assert low <= counts[table] <= high
+    assert _scalar(engine, f"SELECT COUNT(*) FROM {table}") == counts[table]
+
+
+def test_progress_runs_from_zero_to_one_in_order(seeded):
+    _, _, steps = seeded
+    fractions = [fraction for fraction, _ in steps]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions)
+
+
+def test_orders_span_24_months_up_to_the_end_date(seeded):
+    engine, _, _ = seeded
+    first, last = _rows(engine, "SELECT MIN(order_date), MAX(order_date) FROM orders")[0]
+    assert str(last) == END.isoformat()
+    assert str(first) == "2024-11-21"
+
+
+# --- determinism --------------------------------------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_data_and_another_seed_differs(seeded, tmp_path_factory):
+    engine, _, _ = seeded
+    again = _migrated_engine(tmp_path_factory, "again")
+    seed_database(again, orders=ORDERS, end_date=END, seed=42)
+    assert _order_fingerprint(again) == _order_fingerprint(engine)
+    for table, key in (("payments", "id"), ("shipments", "id"), ("tickets", "id"), ("fx_rates", "day, currency")):
+        assert _rows(again, f"SELECT * FROM {table} ORDER BY {key}") == _rows(engine, f"SELECT * FROM {table} ORDER BY {key}")
+
+    other = _migrated_engine(tmp_path_factory, "other")
+    seed_database(other, orders=ORDERS, end_date=END, seed=43)
+    total = "SELECT SUM(order_total) FROM orders"
+    assert _scalar(other, total) != _scalar(engine, total)
+
+
+# --- integrity ----------------------------------------------------------------------------------------------------
+
+
+def test_every_foreign_key_resolves(seeded):
+    engine, _, _ = seeded
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL enforces foreign keys on insert")
+    assert _rows(engine, "PRAGMA foreign_key_check") == []
+
+
+def test_fx_covers_every_day_for_every_currency_in_use(seeded):
+    engine, _, _ = seeded
+    first = _scalar(engine, "SELECT MIN(order_date) FROM orders")
+    first = first if isinstance(first, dt.date) else dt.date.fromisoformat(first)
+    days = (END - first).days + 1
+    currencies = {row[0] for row in _rows(engine, "SELECT DISTINCT currency FROM orders UNION "
+                                                  "SELECT DISTINCT currency FROM payments")} | {"CNY", "EUR"}
+    for currency in sorted(currencies):
+        covered = _scalar(engine, "SELECT COUNT(DISTINCT day) FROM fx_rates WHERE currency = :c AND day BETWEEN :a AND :b",
+                          c=currency, a=first, b=END)
+        assert covered == days, currency
+
+
+@pytest.mark.parametrize(
+    ("method", "allowed_markets"),
+    [("klarna", {"DE", "NL"}), ("konbini", {"JP"}), ("cod", {"SA", "MX"})],
+)
+def test_local_payment_methods_only_where_they_exist(seeded, method, allowed_markets):
+    engine, _, _ = seeded
+    markets = {r[0] for r in _rows(engine, "SELECT DISTINCT market_code FROM payments WHERE method = :m", m=method)}
+    assert markets and markets <= allowed_markets
+
+
+def test_marketplace_orders_are_paid_through_the_marketplace(seeded):
+    engine, _, _ = seeded
+    mismatched = _scalar(engine, """
+        SELECT COUNT(*) FROM payments p JOIN channels c ON c.id = p.channel_id
+        WHERE (c.code = 'shopify') = (p.method = 'marketplace')
+           OR (p.method = 'marketplace' AND p.gateway != c.code)""")
+    assert mismatched == 0
+
+
+def test_every_order_has_one_successful_payment_carrying_its_refunds(seeded):
+    engine, _, _ = seeded
+    rows = _rows(engine, """
+        SELECT o.id, o.refunded_usd, COUNT(p.id), SUM(p.refunded_usd)
+        FROM orders o LEFT JOIN payments p ON p.order_id = o.id AND p.status != 'declined'
+        GROUP BY o.id, o.refunded_usd""")
+    assert all(n == 1 and abs(float(order_refund) - float(paid_refund)) < 0.005
+               for _, order_refund, n, paid_refund in rows)
+
+
+def test_declined_attempts_and_fraud_bursts_exist(seeded):
+    engine, _, _ = seeded
+    card_attempts = _scalar(engine, "SELECT COUNT(*) FROM payments WHERE method IN ('card', 'wallet')")
+    declined = _scalar(engine, "SELECT COUNT(*) FROM payments WHERE status = 'declined'")
+    assert 0.04 < declined / card_attempts < 0.25
+    assert _scalar(engine, "SELECT COUNT(*) FROM payments WHERE status = 'declined' AND decline_reason IS NULL") == 0
+    burst = _scalar(engine, "SELECT MAX(n) FROM (SELECT ip_hash, COUNT(*) AS n FROM payments "
+                            "WHERE ip_hash IS NOT NULL GROUP BY ip_hash) AS per_device")
+    assert burst >= 10
+
+
+def test_order_totals_add_up(seeded):
+    engine, _, _ = seeded
+    off = _scalar(engine, """
+        SELECT COUNT(*) FROM orders o JOIN markets mk ON mk.code = o.market_code
+        WHERE ABS(o.order_total - (o.items_total - o.discount_total + o.shipping_charged
+              + CASE WHEN o.market_code IN ('US', 'CA') THEN o.tax_total ELSE 0 END)) > 0.011
+           OR ABS(o.gmv_usd - o.order_total * o.usd_per_unit) > 0.011""")
+    assert off == 0
+
+
+def test_each_customer_has_exactly_one_first_order(seeded):
+    engine, _, _ = seeded
+    bad = _scalar(engine, """
+        SELECT COUNT(*) FROM (SELECT customer_id, SUM(CASE WHEN is_first_order THEN 1 ELSE 0 END) AS firsts
+                              FROM orders GROUP BY customer_id) AS per_customer WHERE firsts != 1""")
+    assert bad == 0
+    repeat_share = _scalar(engine, "SELECT AVG(CASE WHEN n > 1 THEN 1.0 ELSE 0 END) FROM "
+                                   "(SELECT customer_id, COUNT(*) AS n FROM orders GROUP BY customer_id) AS c")
+    assert 0.2 < float(repeat_share) < 0.4
+
+
+def test_cancelled_orders_never_ship_and_others_ship_once(seeded):
+    engine, _, _ = seeded
+    rows = _rows(engine, """
+        SELECT o.status = 'cancelled', COUNT(s.id) FROM orders o LEFT JOIN shipments s ON s.order_id = o.id
+        GROUP BY o.id, o.status""")
+    assert all(shipments == (0 if cancelled else 1) for cancelled, shipments in rows)
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("orders", "ordered_at"), ("shipments", "delivered_at"), ("payments", "attempted_at"),
+     ("tickets", "resolved_at"), ("payments", "settled_on"), ("returns", "requested_on")],
+)
+def test_nothing_happens_after_the_end_date(seeded, table, column):
+    engine, _, _ = seeded
+    assert _scalar(engine, f"SELECT COUNT(*) FROM {table} WHERE {column} >= :after",
+                   after=END + dt.timedelta(days=1)) == 0
+
+
+def test_candidate_products_have_no_sales(seeded):
+    engine, _, _ = seeded
+    assert _scalar(engine, "SELECT COUNT(*) FROM products WHERE status = 'candidate'") > 0
+    assert _scalar(engine, "SELECT COUNT(*) FROM order_lines l JOIN products p ON p.id = l.product_id "
+                           "WHERE p.status = 'candidate'") == 0
+
+
+def test_on_time_delivery_is_believable(seeded):
+    engine, _, _ = seeded
+    delivered, on_time = _rows(engine, "SELECT SUM(delivered), SUM(delivered_on_time) FROM daily_delivery")[0]
+    assert 0.85 < on_time / delivered < 0.97
+
+
+# --- summaries ----------------------------------------------------------------------------------------------------
+
+
+def test_daily_sales_agree_with_orders(seeded):
+    engine, _, _ = seeded
+    summary = _scalar(engine, "SELECT SUM(gmv_usd) FROM daily_sales")
+    raw = _scalar(engine, "SELECT SUM(gmv_usd) FROM orders WHERE status != 'cancelled'")
+    assert abs(float(summary) - float(raw)) < 0.01
+    assert _scalar(engine, "SELECT SUM(orders) + SUM(cancelled_orders) FROM daily_sales") == ORDERS
+
+
+def test_daily_payments_count_every_attempt(seeded):
+    engine, counts, _ = seeded
+    assert _scalar(engine, "SELECT SUM(attempts) FROM daily_payments") == counts["payments"]
+
+
+# --- re-seeding ---------------------------------------------------------------------------------------------------
+
+
+def test_seeding_a_seeded_database_is_refused(seeded):
+    engine, _, _ = seeded
+    with pytest.raises(ValueError, match="--fresh"):
+        seed_database(engine, orders=100, end_date=END)
+
+
+def test_fresh_rebuild_keeps_users_and_lets_the_app_insert_again(tmp_path_factory, capsys):
+    engine = _migrated_engine(tmp_path_factory, "fresh")
+    url = engine.url.render_as_string(hide_password=False)
+    seed_database(engine, orders=300, end_date=END, seed=1)
+    now = dt.datetime(2026, 11, 21, 9, 0)
+    with unit_of_work(engine) as session:
+        session.execute(insert(m.User).values(username="keeper", display_name="Keeper", role="admin",
+                                              password_hash="x", created_at=now, updated_at=now))
+
+    assert main(["--orders", "400", "--end-date", END.isoformat(), "--seed", "2", "--database-url", url]) == 2
+    assert "--fresh" in capsys.readouterr().err
+    assert main(["--orders", "400", "--end-date", END.isoformat(), "--seed", "2", "--database-url", url,
+                 "--fresh"]) == 0
+    printed = capsys.readouterr().out
+    assert "[100%] done" in printed
+
+    with unit_of_work(engine) as session:
+        assert session.scalar(select(func.count()).select_from(m.Order)) == 400
+        assert session.scalar(select(m.User.username)) == "keeper"
+        # Seeded rows carry explicit ids; the next id the database hands out must not collide with them.
+        session.add(m.Risk(title="new", category="market", likelihood=1, impact=1, owner="me",
+                           updated_by="me", updated_at=now))
+        session.flush()
