@@ -8,7 +8,18 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.users import role_allows
-from pages import coming_soon, overview_page, users_page
+from pages import (
+    customer_service_page,
+    logistics_page,
+    market_page,
+    overview_page,
+    payments_page,
+    product_selection_page,
+    risk_page,
+    upload_page,
+    users_page,
+    what_if_page,
+)
 from ui.auth import logout_page
 from ui.i18n import t
 
@@ -25,22 +36,14 @@ class PageSpec:
 
 PAGES = (
     PageSpec("Overview", "overview", "Overview", ":material/dashboard:", "viewer", overview_page.render),
-    PageSpec("Functions", "market", "Market research", ":material/travel_explore:", "viewer",
-             coming_soon.placeholder("Market research", "viewer")),
-    PageSpec("Functions", "product-selection", "Product selection", ":material/category:", "viewer",
-             coming_soon.placeholder("Product selection", "viewer")),
-    PageSpec("Functions", "logistics", "Logistics", ":material/local_shipping:", "viewer",
-             coming_soon.placeholder("Logistics", "viewer")),
-    PageSpec("Functions", "payments", "Payments", ":material/payments:", "viewer",
-             coming_soon.placeholder("Payments", "viewer")),
-    PageSpec("Functions", "customer-service", "Customer service", ":material/support_agent:", "viewer",
-             coming_soon.placeholder("Customer service", "viewer")),
-    PageSpec("Functions", "risk", "Risk", ":material/shield:", "viewer",
-             coming_soon.placeholder("Risk", "viewer")),
-    PageSpec("Tools", "what-if", "What-if simulator", ":material/tune:", "manager",
-             coming_soon.placeholder("What-if simulator", "manager")),
-    PageSpec("Tools", "upload", "CSV upload", ":material/upload_file:", "staff",
-             coming_soon.placeholder("CSV upload", "staff")),
+    PageSpec("Functions", "market", "Market research", ":material/travel_explore:", "viewer", market_page.render),
+    PageSpec("Functions", "product-selection", "Product selection", ":material/category:", "viewer", product_selection_page.render),
+    PageSpec("Functions", "logistics", "Logistics", ":material/local_shipping:", "viewer", logistics_page.render),
+    PageSpec("Functions", "payments", "Payments", ":material/payments:", "viewer", payments_page.render),
+    PageSpec("Functions", "customer-service", "Customer service", ":material/support_agent:", "viewer", customer_service_page.render),
+    PageSpec("Functions", "risk", "Risk", ":material/shield:", "viewer", risk_page.render),
+    PageSpec("Tools", "what-if", "What-if simulator", ":material/tune:", "manager", what_if_page.render),
+    PageSpec("Tools", "upload", "CSV upload", ":material/upload_file:", "staff", upload_page.render),
     PageSpec("Admin", "users", "Users", ":material/manage_accounts:", "admin", users_page.render),
 )
 
