@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Date, DateTime, Engine, Float, Integer, Numeric, delete, func, insert, select, text
+from sqlalchemy import Boolean, DateTime, Engine, Float, Integer, Numeric, delete, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ from core import models as m
 from core.db import get_engine, unit_of_work
 from core.schema import upgrade
 from core.summaries import refresh_all
+from data.extra_seeders import EXTRA_SEEDERS
 
 Progress = Callable[[float, str], None]
 
@@ -411,10 +412,6 @@ class FxTable:
     def usd_per_unit(self, day_numbers: np.ndarray, currency_idx) -> np.ndarray:
         return 1.0 / self.rate(day_numbers, currency_idx)
 
-    @property
-    def last_day(self) -> int:
-        return self.first_day + len(self.per_usd) - 1
-
 
 def _mean_reverting_walk(start: np.ndarray, vols: np.ndarray, business_day: np.ndarray, rng) -> np.ndarray:
     """Log-space walk that moves on business days only and is pulled gently back towards `start`."""
@@ -636,7 +633,7 @@ def build_catalogue(ctx: Context, suppliers: pd.DataFrame) -> Catalogue:
     return Catalogue(
         frame=frame, category=cat, popularity=rng.lognormal(0.0, 1.0, n), landed_share=landed_share,
         curve=_lifecycle_curve(days.astype(float), life), listed=_listings(ctx, rng, n),
-        price_multiplier=_price_multipliers(rng, n, ctx.cal.n_months + 3), stage=life["stage"],
+        price_multiplier=_price_multipliers(rng, n, ctx.cal.n_months), stage=life["stage"],
         volume_cm3=dims["length_cm"] * dims["width_cm"] * dims["height_cm"],
     )
 
@@ -1051,7 +1048,7 @@ class Shipments:
 class RateCard:
     """Carrier rate lookups by (service, market, chargeable weight)."""
 
-    def __init__(self, ref: Reference, market_codes: np.ndarray) -> None:
+    def __init__(self, ref: Reference) -> None:
         services = ref.services.set_index("code")
         self.carrier = services["carrier"].to_dict()
         self.mode = services["mode"].to_dict()
@@ -1062,7 +1059,6 @@ class RateCard:
             key: group.sort_values("weight_from_kg")
             for key, group in ref.rates.groupby(["service_code", "market_code"], sort=True)
         }
-        self.market_codes = market_codes
 
     def chargeable_weight(self, service: str, actual_kg: np.ndarray, volume_cm3: np.ndarray) -> np.ndarray:
         divisor = self.divisor[service]
@@ -1118,7 +1114,7 @@ def _routes(ctx: Context, orders: Orders, live: np.ndarray, actual_kg: np.ndarra
 
 def build_shipments(ctx: Context, catalogue: Catalogue, orders: Orders, lines: Lines, cod: np.ndarray) -> Shipments:
     rng = ctx.rng("shipments")
-    rates = RateCard(ctx.ref, ctx.market_codes)
+    rates = RateCard(ctx.ref)
     live = np.flatnonzero(~orders.cancelled)
     weight = catalogue.frame["weight_kg"].to_numpy(float)[lines.product] * lines.quantity
     volume = catalogue.volume_cm3[lines.product] * lines.quantity
@@ -1438,13 +1434,13 @@ def _fraud_bursts(ctx: Context, n_orders: int, rng) -> dict:
     foreign = np.asarray(FOREIGN_CARD_COUNTRIES, dtype=object)
     cols["card_country"] = foreign[rng.integers(0, len(foreign), k)]
     cols["ip_country"] = foreign[rng.integers(0, len(foreign), n_bursts)][burst]
+    # Half the bursts test many cards from one device, the other half one stolen card from many devices.
     one_device = (rng.random(n_bursts) < 0.5)[burst]
-    salt = 1_000_000_000_000_000
-    per_burst = _tokens(burst + salt, 21, 32)
-    per_attempt = _tokens(np.arange(k) + salt, 22, 32)
-    cols["ip_hash"] = np.where(one_device, per_burst, per_attempt).astype(object)
-    cols["card_fingerprint"] = np.where(one_device, _tokens(np.arange(k) + salt, 23, 16),
-                                        _tokens(burst + salt, 24, 16)).astype(object)
+    burst_ids = burst + 10**15  # token seeds apart from customer ids
+    attempt_ids = np.arange(k) + 10**15
+    cols["ip_hash"] = np.where(one_device, _tokens(burst_ids, 21, 32), _tokens(attempt_ids, 22, 32)).astype(object)
+    cols["card_fingerprint"] = np.where(one_device, _tokens(attempt_ids, 23, 16),
+                                        _tokens(burst_ids, 24, 16)).astype(object)
     return cols
 
 
@@ -1836,7 +1832,7 @@ def build_inbound(ctx: Context, catalogue: Catalogue, suppliers: pd.DataFrame, u
 
     weight = catalogue.frame["weight_kg"].to_numpy(float)[product] * quantity
     volume = catalogue.volume_cm3[product] * quantity
-    freight, transit = _inbound_freight(ctx, RateCard(ctx.ref, ctx.market_codes), mode, warehouse, weight, volume)
+    freight, transit = _inbound_freight(ctx, RateCard(ctx.ref), mode, warehouse, weight, volume)
     supplier_id = catalogue.frame["supplier_id"].to_numpy()[product]
     supplier = suppliers.set_index("id").loc[supplier_id]
     quoted = supplier["quoted_lead_time_days"].to_numpy(float)
@@ -2085,46 +2081,46 @@ def return_rows(returns: Returns) -> dict:
 
 def generate_tables(ctx: Context, n_orders: int, report: Progress):
     """Yield (model, columns) in foreign-key order; big intermediates are dropped as soon as they are written."""
-    report(0.03, "building the catalogue")
+    report(0.02, "building the catalogue")
     suppliers = build_suppliers(ctx.ref)
     catalogue = build_catalogue(ctx, suppliers)
     yield from reference_tables(ctx, suppliers, catalogue)
 
-    report(0.08, f"sampling {n_orders:,} orders")
+    report(0.04, f"sampling {n_orders:,} orders")
     demand = build_demand(ctx, _day_numbers(ctx.cal.days))
     orders = _sample_orders(ctx, demand, n_orders)
     demand_scale = n_orders / demand.expected.sum()
     del demand
     _assign_customers(ctx, orders)
     orders.cancelled = ctx.rng("cancellations").random(orders.n) < CANCEL_RATE
-    report(0.12, "pricing baskets")
+    report(0.06, "pricing baskets")
     lines = build_lines(ctx, catalogue, orders)
     price_orders(ctx, catalogue, orders, lines)
     payment_plan = plan_payment_methods(ctx, orders)
-    report(0.18, "shipping orders")
+    report(0.09, "shipping orders")
     shipments = build_shipments(ctx, catalogue, orders, lines, payment_plan["method"] == "cod")
-    report(0.24, "returns and refunds")
+    report(0.14, "returns and refunds")
     returns = build_returns(ctx, catalogue, orders, lines, shipments)
     settle_refunds(ctx, orders, shipments, returns)
     units = shipped_units(ctx, catalogue, orders, lines, shipments)
 
-    report(0.27, "writing customers and orders")
+    report(0.15, "writing customers and orders")
     yield m.Customer, customer_rows(ctx, orders)
     yield m.Order, order_rows(ctx, orders, _order_refs(orders, ctx.rng("order-refs")))
     yield m.OrderLine, line_rows(lines)
     yield m.Shipment, shipment_rows(shipments)
     yield m.Return, return_rows(returns)
 
-    report(0.55, "payments")
+    report(0.38, "payments")
     yield m.Payment, build_payments(ctx, orders, shipments, payment_plan)
-    report(0.68, "support tickets")
+    report(0.55, "support tickets")
     yield m.Ticket, build_tickets(ctx, catalogue, orders, lines, shipments, returns)
     del lines, returns
 
-    report(0.72, "inventory and purchase orders")
+    report(0.57, "inventory and purchase orders")
     yield m.InventorySnapshot, build_inventory(ctx, catalogue, units)
     yield m.InboundShipment, build_inbound(ctx, catalogue, suppliers, units)
-    report(0.76, "market intelligence and plans")
+    report(0.59, "market intelligence and plans")
     yield m.CompetitorListing, build_competitors(ctx, catalogue)
     yield m.SearchInterest, build_search_interest(ctx)
     yield m.Target, build_targets(ctx, demand_scale, orders)
@@ -2251,6 +2247,13 @@ def _tables_with_rows(session: Session) -> list[str]:
             if session.execute(select(text("1")).select_from(model.__table__).limit(1)).first() is not None]
 
 
+def build_context(end_date: dt.date, seed: int) -> Context:
+    """Reference data, calendar and FX for one seed: everything `generate_tables` draws on."""
+    cal = Calendar.ending(end_date)
+    ref = load_reference()
+    return Context(seed=seed, cal=cal, ref=ref, fx=build_fx(ref.ecb, cal.start, cal.end, seed))
+
+
 def seed_database(
     engine: Engine,
     *,
@@ -2267,12 +2270,9 @@ def seed_database(
     """
     if orders < 1:
         raise ValueError("orders must be at least 1")
-    report = progress or (lambda _fraction, _step: None)
-    end_date = end_date or dt.date.today()
-    cal = Calendar.ending(end_date)
+    report = _ProgressReporter(progress)
     report(0.0, "loading reference data")
-    ref = load_reference()
-    ctx = Context(seed=seed, cal=cal, ref=ref, fx=build_fx(ref.ecb, cal.start, cal.end, seed))
+    ctx = build_context(end_date or dt.date.today(), seed)
     with unit_of_work(engine) as session:
         if fresh:
             report(0.01, "deleting existing demo data")
@@ -2284,18 +2284,35 @@ def seed_database(
                 "Rebuild with `python -m data.seed --fresh` (or seed_database(..., fresh=True))."
             )
         connection = session.connection()
-        writer = BulkWriter(connection)
+        writer = BulkWriter(connection, report.detail)
         with _roomy_sqlite_cache(connection):
             for model, columns in generate_tables(ctx, orders, report):
                 writer.write(model, columns)
-            report(0.8, "rebuilding summary tables")
             counts = dict(writer.counts)
+            for extra in EXTRA_SEEDERS:
+                counts.update(extra(session, ctx))
+            report(0.6, "rebuilding summary tables")
             counts.update(refresh_all(session))
         if connection.dialect.name == "postgresql":
             reset_postgres_sequences(connection)
-        report(0.99, "committing")
+        report(0.98, "committing")
     report(1.0, "done")
     return counts
+
+
+class _ProgressReporter:
+    """Forwards steps to the caller's callback and lets table writes report at the current fraction."""
+
+    def __init__(self, callback: Progress | None) -> None:
+        self.callback = callback or (lambda _fraction, _step: None)
+        self.fraction = 0.0
+
+    def __call__(self, fraction: float, step: str) -> None:
+        self.fraction = fraction
+        self.callback(fraction, step)
+
+    def detail(self, step: str) -> None:
+        self.callback(self.fraction, step)
 
 
 def _print_progress(fraction: float, step: str) -> None:
