@@ -100,8 +100,9 @@ MARKET_PROFILES = {
 }
 ALL_MARKETS_TARGET_OWNER = "Chen Jing"
 TAX_EXCLUSIVE_MARKETS = ("US", "CA")  # prices shown before tax; everywhere else VAT/GST is included
-FBA_WAREHOUSE = {"US": "FBA-US", "UK": "FBA-UK", "JP": "FBA-JP", **{c: "FBA-DE" for c in ("DE", "FR", "IT", "ES", "NL")}}
-LOCAL_3PL_WAREHOUSE = {"US": "US-3PL", "UK": "UK-3PL", **{c: "DE-3PL" for c in ("DE", "FR", "IT", "ES", "NL")}}
+EU_MARKETS = ("DE", "FR", "IT", "ES", "NL")
+FBA_WAREHOUSE = {"US": "FBA-US", "UK": "FBA-UK", "JP": "FBA-JP", **{c: "FBA-DE" for c in EU_MARKETS}}  # Pan-EU
+LOCAL_3PL_WAREHOUSE = {"US": "US-3PL", "UK": "UK-3PL", **{c: "DE-3PL" for c in EU_MARKETS}}
 US_3PL_SHARE_AFTER_DE_MINIMIS = 0.8  # the seller moved US volume into the 3PL when parcels started paying duty
 SINGLES_DAY_MARKETS = ("SA", "MX", "AU", "ES")
 BOXING_DAY_MARKETS = ("UK", "CA", "AU")
@@ -561,8 +562,9 @@ def _lifecycle(ctx: Context, rng, status: np.ndarray) -> dict:
         [rng.uniform(20, 120, n), rng.uniform(150, 400, n), rng.uniform(420, 1400, n), rng.uniform(500, 1500, n)],
         default=rng.uniform(400, 1200, n),
     )
-    ramp_mid = np.select([stage == "introduction", stage == "growth"], [np.full(n, 55.0), age * rng.uniform(0.7, 1.0, n)],
-                         default=np.full(n, 60.0))
+    # Growing SKUs are still on the steep part of their S-curve today; the rest ramped up long ago.
+    ramp_mid = np.select([stage == "introduction", stage == "growth"],
+                         [np.full(n, 55.0), age * rng.uniform(0.7, 1.0, n)], default=np.full(n, 60.0))
     sale_end = np.where(stage == "discontinued", rng.uniform(60, 300, n), -1.0)  # days before the end date
     decline_start = np.select(
         [stage == "decline", stage == "discontinued"],
@@ -1738,7 +1740,8 @@ def build_inventory(ctx: Context, catalogue: Catalogue, units: np.ndarray) -> di
     cycle = rng.uniform(30, 75, n_pairs)
     phase = rng.uniform(0, 1, n_pairs) * cycle
     safety = rng.normal(6, 10, n_pairs)  # days of cover left when a refill lands; negative = runs dry first
-    cover = safety[:, None] + cycle[:, None] * (1 - ((days[None, :] + phase[:, None]) % cycle[:, None]) / cycle[:, None])
+    through_cycle = ((days[None, :] + phase[:, None]) % cycle[:, None]) / cycle[:, None]  # sawtooth 0..1
+    cover = safety[:, None] + cycle[:, None] * (1 - through_cycle)
     cover = cover + overstock[:, None] * rng.uniform(90, 240, n_pairs)[:, None]
     in_stock = cover > 0
     units_left = rate * np.maximum(cover, 0) * rng.lognormal(0, 0.1, (n_pairs, len(days)))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select, text
 
 from core import models as m
 from core.db import get_engine, unit_of_work
 from core.schema import upgrade
-from data.seed import main, seed_database
+from data.seed import build_context, generate_tables, main, seed_database
 from tests.conftest import fresh_database_url
 
 END = dt.date(2026, 11, 20)
@@ -40,10 +41,6 @@ def _scalar(engine, sql: str, **params):
 def _rows(engine, sql: str, **params) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(row) for row in conn.execute(text(sql), params)]
-
-
-def _order_fingerprint(engine) -> list[tuple]:
-    return _rows(engine, "SELECT id, order_ref, market_code, order_total, gmv_usd, status FROM orders ORDER BY id")
 
 
 # --- shape --------------------------------------------------------------------------------------------------------
@@ -92,18 +89,28 @@ def test_orders_span_24_months_up_to_the_end_date(seeded):
 # --- determinism --------------------------------------------------------------------------------------------------
 
 
-def test_same_seed_gives_identical_data_and_another_seed_differs(seeded, tmp_path_factory):
-    engine, _, _ = seeded
-    again = _migrated_engine(tmp_path_factory, "again")
-    seed_database(again, orders=ORDERS, end_date=END, seed=42)
-    assert _order_fingerprint(again) == _order_fingerprint(engine)
-    for table, key in (("payments", "id"), ("shipments", "id"), ("tickets", "id"), ("fx_rates", "day, currency")):
-        assert _rows(again, f"SELECT * FROM {table} ORDER BY {key}") == _rows(engine, f"SELECT * FROM {table} ORDER BY {key}")
+def _generated(seed: int, orders: int = 1000) -> dict[str, pd.DataFrame]:
+    ctx = build_context(END, seed)
+    return {model.__tablename__: pd.DataFrame(columns)
+            for model, columns in generate_tables(ctx, orders, lambda _fraction, _step: None)}
 
-    other = _migrated_engine(tmp_path_factory, "other")
-    seed_database(other, orders=ORDERS, end_date=END, seed=43)
-    total = "SELECT SUM(order_total) FROM orders"
-    assert _scalar(other, total) != _scalar(engine, total)
+
+def test_same_seed_generates_identical_tables():
+    first, second = _generated(42), _generated(42)
+    assert list(first) == list(second)
+    for table, frame in first.items():
+        pd.testing.assert_frame_equal(frame, second[table], obj=table)
+
+
+def test_another_seed_generates_different_orders():
+    totals = [_generated(seed)["orders"]["order_total"].sum() for seed in (42, 43)]
+    assert totals[0] != totals[1]
+
+
+def test_order_count_leaves_the_catalogue_and_fx_alone():
+    small, large = _generated(42, orders=500), _generated(42, orders=1500)
+    for table in ("products", "fx_rates", "competitor_listings", "search_interest"):
+        pd.testing.assert_frame_equal(small[table], large[table], obj=table)
 
 
 # --- integrity ----------------------------------------------------------------------------------------------------
@@ -124,8 +131,8 @@ def test_fx_covers_every_day_for_every_currency_in_use(seeded):
     currencies = {row[0] for row in _rows(engine, "SELECT DISTINCT currency FROM orders UNION "
                                                   "SELECT DISTINCT currency FROM payments")} | {"CNY", "EUR"}
     for currency in sorted(currencies):
-        covered = _scalar(engine, "SELECT COUNT(DISTINCT day) FROM fx_rates WHERE currency = :c AND day BETWEEN :a AND :b",
-                          c=currency, a=first, b=END)
+        covered = _scalar(engine, "SELECT COUNT(DISTINCT day) FROM fx_rates "
+                                  "WHERE currency = :c AND day BETWEEN :a AND :b", c=currency, a=first, b=END)
         assert covered == days, currency
 
 
