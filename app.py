@@ -18,14 +18,13 @@ from ui.auth import current_user, demo_note, login_page
 from ui.data import engine
 from ui.i18n import t
 from ui.navigation import pages_for, signed_out_pages
-from ui.sidebar import filters_sidebar, language_picker
+from ui.sidebar import apply_saved_language, filters_sidebar, language_picker
 
 
 def main() -> None:
     st.set_page_config(page_title="Cross-Border Ops", page_icon=":material/public:", layout="wide")
     if dev_mode():
         st.set_option("client.showErrorDetails", "full")
-    language_picker()
     try:
         with st.spinner(t("Preparing the database (first start builds the demo data, about a minute)…")):
             engine()
@@ -34,6 +33,8 @@ def main() -> None:
         st.stop()
 
     user = current_user()
+    apply_saved_language(user)
+    language_picker()
     if user is None:
         # Hidden navigation of login pages only: Streamlit then serves nothing from pages/.
         st.navigation(signed_out_pages(login_page), position="hidden").run()

@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from core.config import PROJECT_ROOT
 
 LOCALE_DIR = PROJECT_ROOT / "locale"
-LANGUAGES = {"en": "English", "zh": "简体中文"}
+LANGUAGES = {"en": "English", "zh": "中文"}  # each in its own language: these labels go into URLs
 DEFAULT_LANGUAGE = "en"
 BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
 
@@ -41,3 +41,8 @@ def translations(language: str) -> gettext.NullTranslations:
 def translate(language: str, message: str, **values) -> str:
     text = translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).gettext(message)
     return text.format(**values) if values else text
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined (dicts, registries); translate with t() on use."""
+    return message

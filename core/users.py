@@ -23,6 +23,7 @@ import bcrypt
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from core.i18n import LANGUAGES
 from core.models import ROLES, AuditEvent, User
 
 DEMO_ACCOUNTS = {role: f"demo-{role}" for role in ROLES}  # username -> password, documented in README
@@ -213,6 +214,8 @@ def reset_password(session: Session, username: str, new_password: str, *, actor:
 
 
 def set_language(session: Session, username: str, language: str) -> None:
+    if language not in LANGUAGES:
+        raise InvalidUserInput(f"Unknown language '{language}'")
     user = _get(session, username)
     user.language = language
 

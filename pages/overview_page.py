@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import formatting, overview
+from core.i18n import N_
 from core.filters import Filters
 from ui.auth import guard
 from ui.data import cached
@@ -48,16 +49,16 @@ def render() -> None:
 
 
 KPI_LABELS = {
-    "gmv": "GMV", "orders": "Orders", "aov": "AOV", "gross_margin": "Gross margin",
-    "refund_rate": "Refund rate", "on_time_rate": "On-time delivery", "csat": "CSAT",
+    "gmv": N_("GMV"), "orders": N_("Orders"), "aov": N_("AOV"), "gross_margin": N_("Gross margin"),
+    "refund_rate": N_("Refund rate"), "on_time_rate": N_("On-time delivery"), "csat": N_("CSAT"),
 }
 KPI_HELP = {
-    "gmv": "What customers paid on non-cancelled orders, incl. tax and shipping, at each order day's rate.",
-    "aov": "Average order value: GMV / orders.",
-    "gross_margin": "(Net revenue − landed product cost) / net revenue; net revenue excludes VAT and discounts.",
-    "refund_rate": "Refunds / GMV of the orders placed in the period.",
-    "on_time_rate": "Shipments delivered within their promised days / shipments delivered, by ship date.",
-    "csat": "Mean 1–5 rating on support tickets opened in the period (not split by sales channel).",
+    "gmv": N_("What customers paid on non-cancelled orders, incl. tax and shipping, at each order day's rate."),
+    "aov": N_("Average order value: GMV / orders."),
+    "gross_margin": N_("(Net revenue − landed product cost) / net revenue; net revenue excludes VAT and discounts."),
+    "refund_rate": N_("Refunds / GMV of the orders placed in the period."),
+    "on_time_rate": N_("Shipments delivered within their promised days / shipments delivered, by ship date."),
+    "csat": N_("Mean 1–5 rating on support tickets opened in the period (not split by sales channel)."),
 }
 
 
@@ -137,10 +138,10 @@ def _targets(filters: Filters, today: dt.date) -> None:
 
 
 ALERT_LABELS = {
-    "late_shipment_rate": "Late shipment rate ({scope})",
-    "on_time_delivery": "On-time delivery ({scope})",
-    "vamp_ratio": "Visa VAMP ratio (cards)",
-    "stock_cover": "Stock cover of {scope}",
+    "late_shipment_rate": N_("Late shipment rate ({scope})"),
+    "on_time_delivery": N_("On-time delivery ({scope})"),
+    "vamp_ratio": N_("Visa VAMP ratio (cards)"),
+    "stock_cover": N_("Stock cover of {scope}"),
 }
 
 

@@ -12,9 +12,11 @@ from streamlit_authenticator.utilities import LoginError
 
 from core import users
 from core.config import cookie_key
+from core.i18n import N_
 from ui.data import cached, uncached
 from ui.i18n import t
 
+ROLE_NAMES = (N_("viewer"), N_("staff"), N_("manager"), N_("admin"))  # shown with t(role)
 COOKIE_NAME = "cbo_auth"
 COOKIE_EXPIRY_DAYS = 7
 

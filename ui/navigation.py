@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from core.i18n import N_
 from core.users import role_allows
 from pages import (
     customer_service_page,
@@ -35,16 +36,16 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("Overview", "overview", "Overview", ":material/dashboard:", "viewer", overview_page.render),
-    PageSpec("Functions", "market", "Market research", ":material/travel_explore:", "viewer", market_page.render),
-    PageSpec("Functions", "product-selection", "Product selection", ":material/category:", "viewer", product_selection_page.render),
-    PageSpec("Functions", "logistics", "Logistics", ":material/local_shipping:", "viewer", logistics_page.render),
-    PageSpec("Functions", "payments", "Payments", ":material/payments:", "viewer", payments_page.render),
-    PageSpec("Functions", "customer-service", "Customer service", ":material/support_agent:", "viewer", customer_service_page.render),
-    PageSpec("Functions", "risk", "Risk", ":material/shield:", "viewer", risk_page.render),
-    PageSpec("Tools", "what-if", "What-if simulator", ":material/tune:", "manager", what_if_page.render),
-    PageSpec("Tools", "upload", "CSV upload", ":material/upload_file:", "staff", upload_page.render),
-    PageSpec("Admin", "users", "Users", ":material/manage_accounts:", "admin", users_page.render),
+    PageSpec(N_("Overview"), "overview", N_("Overview"), ":material/dashboard:", "viewer", overview_page.render),
+    PageSpec(N_("Functions"), "market", N_("Market research"), ":material/travel_explore:", "viewer", market_page.render),
+    PageSpec(N_("Functions"), "product-selection", N_("Product selection"), ":material/category:", "viewer", product_selection_page.render),
+    PageSpec(N_("Functions"), "logistics", N_("Logistics"), ":material/local_shipping:", "viewer", logistics_page.render),
+    PageSpec(N_("Functions"), "payments", N_("Payments"), ":material/payments:", "viewer", payments_page.render),
+    PageSpec(N_("Functions"), "customer-service", N_("Customer service"), ":material/support_agent:", "viewer", customer_service_page.render),
+    PageSpec(N_("Functions"), "risk", N_("Risk"), ":material/shield:", "viewer", risk_page.render),
+    PageSpec(N_("Tools"), "what-if", N_("What-if simulator"), ":material/tune:", "manager", what_if_page.render),
+    PageSpec(N_("Tools"), "upload", N_("CSV upload"), ":material/upload_file:", "staff", upload_page.render),
+    PageSpec(N_("Admin"), "users", N_("Users"), ":material/manage_accounts:", "admin", users_page.render),
 )
 
 

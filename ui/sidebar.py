@@ -1,5 +1,10 @@
 """The shared sidebar filters. Bound to the URL, so a copied link opens the same view,
-and kept across page switches because the router renders them around every page."""
+and kept across page switches because the router renders them around every page.
+
+A bound widget writes its *displayed* option text into the URL, so every option label here
+is language-neutral (market codes, channel brand names, currency codes, each language's own
+name): a link copied in Chinese opens the same view in English.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,29 @@ import datetime as dt
 
 import streamlit as st
 
-from core import reference
+from core import reference, users
 from core.filters import REPORTING_CURRENCIES, Filters, default_range
 from core.i18n import LANGUAGES
-from ui.data import cached
+from ui.auth import signed_in_username
+from ui.data import cached, uncached
 from ui.i18n import LANGUAGE_KEY, t
 
 FILTERS_KEY = "active_filters"
+
+
+def apply_saved_language(user) -> None:
+    """Once per session: a signed-in user's saved language, unless the URL already names one."""
+    if st.session_state.get("_language_applied") or user is None:
+        return
+    st.session_state["_language_applied"] = True
+    if LANGUAGE_KEY not in st.query_params and user.language in LANGUAGES:
+        st.session_state[LANGUAGE_KEY] = user.language
+
+
+def _remember_language() -> None:
+    username = signed_in_username()
+    if username:
+        uncached(users.set_language, username, st.session_state[LANGUAGE_KEY])
 
 
 def language_picker() -> None:
@@ -26,6 +47,7 @@ def language_picker() -> None:
         bind="query-params",
         label_visibility="collapsed",
         required=True,
+        on_change=_remember_language,
     )
 
 
@@ -48,7 +70,7 @@ def filters_sidebar(today: dt.date) -> Filters:
     chosen_markets = sidebar.multiselect(
         t("Markets"),
         options=list(market_names),
-        format_func=lambda code: f"{code} · {t(market_names[code])}",
+        help=", ".join(f"{code}: {t(name)}" for code, name in market_names.items()),
         key="markets",
         bind="query-params",
         placeholder=t("All markets"),
