@@ -208,6 +208,8 @@ class OrderLine(Base):
     line_total: Mapped[Decimal] = mapped_column(Money)
     revenue_usd: Mapped[Decimal] = mapped_column(Money)  # net of VAT and discount
     cogs_usd: Mapped[Decimal] = mapped_column(Money)  # landed product cost
+    # Looking a line up by (order, product) for returns: without it SQLite picks the product_id index.
+    __table_args__ = (Index("ix_order_lines_order_product", "order_id", "product_id"),)
 
 
 class Shipment(Base):
@@ -522,3 +524,312 @@ class DailyPayments(Base):
     amount_usd: Mapped[float] = mapped_column(Float)
     fee_usd: Mapped[float] = mapped_column(Float)
     refunded_usd: Mapped[float] = mapped_column(Float)
+
+
+# --- market research and product selection (issue 3) --------------------------
+
+
+class ProductListing(Base):
+    """Our own listing of a product in a market, as the marketplace shows it: rating and review depth."""
+
+    __tablename__ = "product_listings"
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"), primary_key=True)
+    rating: Mapped[float] = mapped_column(Float)  # 1-5 stars
+    review_count: Mapped[int] = mapped_column(Integer)
+    captured_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class MonthlySkuSales(Base):
+    """Month x SKU x market x channel: what product pages add up (non-cancelled orders only)."""
+
+    __tablename__ = "monthly_sku_sales"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # first day of the month
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    repeat_orders: Mapped[int] = mapped_column(Integer)  # orders placed by returning customers
+    units: Mapped[int] = mapped_column(Integer)
+    sales_usd: Mapped[float] = mapped_column(Float)  # shelf price paid, incl. VAT where shown incl.
+    net_revenue_usd: Mapped[float] = mapped_column(Float)
+    cogs_usd: Mapped[float] = mapped_column(Float)
+    returned_units: Mapped[int] = mapped_column(Integer)  # returns requested against these orders
+    __table_args__ = (Index("ix_monthly_sku_sales_product_month", "product_id", "month"),)
+
+
+class MonthlyOrderValues(Base):
+    """Month x market x channel x order-value band (USD): the order-value distribution."""
+
+    __tablename__ = "monthly_order_values"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    band_usd: Mapped[int] = mapped_column(Integer, primary_key=True)  # lower edge of the band
+    orders: Mapped[int] = mapped_column(Integer)
+    gmv_usd: Mapped[float] = mapped_column(Float)
+
+
+# --- risk: policy changes, compliance, fraud and account-health summaries (issue 6) ---------------------------
+
+
+class PolicyChange(Base):
+    """A dated rule change (customs, tax, card schemes, product safety, marketplace fees)."""
+
+    __tablename__ = "policy_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    effective_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # customs, tax, payments, product_safety, marketplace_fee
+    authority: Mapped[str] = mapped_column(String(80))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    # Landed-cost estimate: the shipping service a typical parcel into the linked markets uses.
+    service_code: Mapped[str | None] = mapped_column(String(30))
+
+
+class PolicyChangeMarket(Base):
+    __tablename__ = "policy_change_markets"
+    policy_change_id: Mapped[int] = mapped_column(
+        ForeignKey("policy_changes.id", ondelete="CASCADE"), primary_key=True
+    )
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"), primary_key=True)
+
+
+class PolicyChangeSku(Base):
+    __tablename__ = "policy_change_skus"
+    policy_change_id: Mapped[int] = mapped_column(
+        ForeignKey("policy_changes.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+
+
+class ComplianceItem(Base):
+    """One requirement of a market's compliance checklist, with its status and owner."""
+
+    __tablename__ = "compliance_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"), index=True)
+    area: Mapped[str] = mapped_column(String(30))  # data_protection, product_safety, trademark, tax_registration
+    requirement: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="missing")  # done, in_progress, missing, not_applicable
+    owner: Mapped[str] = mapped_column(String(60), default="")
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("market_code", "area", "requirement"),)
+
+
+class SuspiciousPayment(Base):
+    """Payments the fraud rules scored (core.fraud), rebuilt by core.summaries.refresh_all."""
+
+    __tablename__ = "suspicious_payments"
+    payment_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_date: Mapped[dt.date] = mapped_column(Date)
+    attempted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    market_code: Mapped[str] = mapped_column(String(2))
+    channel_id: Mapped[int] = mapped_column(Integer)
+    payment_ref: Mapped[str] = mapped_column(String(40))
+    method: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    amount_usd: Mapped[float] = mapped_column(Float)
+    card_country: Mapped[str | None] = mapped_column(String(2))
+    ip_country: Mapped[str | None] = mapped_column(String(2))
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[str] = mapped_column(String(120))  # comma-separated rule codes
+    __table_args__ = (Index("ix_suspicious_date_market", "attempt_date", "market_code", "channel_id"),)
+
+
+class DailyAccountHealth(Base):
+    """Order defects per order day (core.risk.refresh_daily_account_health): the inputs of the ODR."""
+
+    __tablename__ = "daily_account_health"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    negative_feedback: Mapped[int] = mapped_column(Integer)
+    a_to_z_claims: Mapped[int] = mapped_column(Integer)
+    chargebacks: Mapped[int] = mapped_column(Integer)
+    defective_orders: Mapped[int] = mapped_column(Integer)
+
+
+# --- payments and customer service summaries (issue 5) ---------------------------
+# Rebuilt by core.payments.refresh_payment_summaries and core.customer_service.refresh_service_summaries
+# (called from core.summaries.refresh_all). Empty text ('') stands for "none" in key columns.
+
+
+class DailyPaymentOutcomes(Base):
+    """Payment attempts by card country and decline reason (authorisation rate, declines by reason)."""
+
+    __tablename__ = "daily_payment_outcomes"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # attempt date
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(20), primary_key=True)
+    card_country: Mapped[str] = mapped_column(String(2), primary_key=True)  # '' when not a card
+    decline_reason: Mapped[str] = mapped_column(String(40), primary_key=True)  # '' when not declined
+    attempts: Mapped[int] = mapped_column(Integer)
+    succeeded: Mapped[int] = mapped_column(Integer)
+
+
+class DailyDisputes(Base):
+    """Disputes and fraud reports by the day they were raised (the day the card schemes count them)."""
+
+    __tablename__ = "daily_disputes"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # disputed_on (attempt date if fraud only)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40), primary_key=True)  # '' for a fraud report without dispute
+    disputes: Mapped[int] = mapped_column(Integer)
+    fraud_reported: Mapped[int] = mapped_column(Integer)
+    amount_usd: Mapped[float] = mapped_column(Float)
+
+
+class DailySettlements(Base):
+    """Payouts by the day the money arrived, with the payout lag and the settlement-day value."""
+
+    __tablename__ = "daily_settlements"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # settled_on
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(20), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    payments: Mapped[int] = mapped_column(Integer)
+    amount_local: Mapped[float] = mapped_column(Float)
+    amount_usd: Mapped[float] = mapped_column(Float)  # at the attempt (order) date rate
+    settled_usd: Mapped[float] = mapped_column(Float)  # the same amount at the settlement date rate
+    fee_usd: Mapped[float] = mapped_column(Float)
+    lag_days_sum: Mapped[int] = mapped_column(Integer)
+
+
+class PaymentsInTransit(Base):
+    """Captured payments not paid out yet, by attempt day (cash in transit)."""
+
+    __tablename__ = "payments_in_transit"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # attempt date
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(20), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    payments: Mapped[int] = mapped_column(Integer)
+    amount_local: Mapped[float] = mapped_column(Float)
+    amount_usd: Mapped[float] = mapped_column(Float)
+    fee_usd: Mapped[float] = mapped_column(Float)
+
+
+class DailyTicketStats(Base):
+    __tablename__ = "daily_ticket_stats"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # created date
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(30), primary_key=True)
+    language: Mapped[str] = mapped_column(String(5), primary_key=True)
+    tickets: Mapped[int] = mapped_column(Integer)
+    responded: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    csat_sum: Mapped[int] = mapped_column(Integer)
+    csat_count: Mapped[int] = mapped_column(Integer)
+
+
+class DailyTicketTimes(Base):
+    """Histogram of response and resolution times, so medians, p90 and SLA breaches come from buckets."""
+
+    __tablename__ = "daily_ticket_times"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # created date
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    language: Mapped[str] = mapped_column(String(5), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)  # first_response, resolution
+    bucket_hours: Mapped[float] = mapped_column(Float, primary_key=True)  # lower edge of the bucket
+    tickets: Mapped[int] = mapped_column(Integer)
+
+
+class DailyReturns(Base):
+    __tablename__ = "daily_returns"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # requested_on
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(30), primary_key=True)
+    returns: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    refund_usd: Mapped[float] = mapped_column(Float)
+    return_shipping_usd: Mapped[float] = mapped_column(Float)
+    unsellable_usd: Mapped[float] = mapped_column(Float)  # landed cost of returned units that cannot be resold
+
+
+class MonthlySkuReturns(Base):
+    """Units sold and returned per SKU, returns counted in the month of their order (return rate)."""
+
+    __tablename__ = "monthly_sku_returns"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # first day of the order month
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    units_sold: Mapped[int] = mapped_column(Integer)
+    units_returned: Mapped[int] = mapped_column(Integer)
+    refund_usd: Mapped[float] = mapped_column(Float)
+    return_shipping_usd: Mapped[float] = mapped_column(Float)
+    unsellable_usd: Mapped[float] = mapped_column(Float)
+
+
+class MonthlyCohorts(Base):
+    """Customers active in a month, by the month of their first order (cohort retention, repeat rate)."""
+
+    __tablename__ = "monthly_cohorts"
+    cohort_month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+
+
+# --- CSV import (issue 8) ---------------------------------------------------------
+
+
+class ImportRow(Base):
+    """One row an import inserted or updated, with what an update overwrote, so the import can be undone."""
+
+    __tablename__ = "import_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), index=True)
+    entity: Mapped[str] = mapped_column(String(20))  # orders, payments, shipments, tickets
+    row_key: Mapped[str] = mapped_column(String(80))  # the natural key, e.g. "<channel_id>|<order_ref>"
+    action: Mapped[str] = mapped_column(String(10))  # inserted, updated
+    before_json: Mapped[str | None] = mapped_column(Text)  # the overwritten values of an update
+    __table_args__ = (Index("ix_import_rows_entity_key", "entity", "row_key"),)
+
+
+Index("ix_shipments_tracking_number", Shipment.tracking_number)  # natural key of imported shipments
+
+
+# --- logistics (issue 4) ----------------------------------------------------------
+
+
+class DailyProductDemand(Base):
+    """Units sold per order day, shipping warehouse and product (non-cancelled orders): stock planning demand."""
+
+    __tablename__ = "daily_product_demand"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    units: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_daily_product_demand_product_day", "product_id", "day"),)
+
+
+class DailyTransit(Base):
+    """Delivered shipments per ship day, market, channel, carrier and whole transit days (the distribution)."""
+
+    __tablename__ = "daily_transit"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # ship date
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(30), primary_key=True)
+    transit_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivered: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)

@@ -51,12 +51,15 @@ def _sum_if(condition, value):
 
 
 def _replace(session: Session, table, day_column, start, end, frame: pd.DataFrame) -> int:
-    session.execute(delete(table).where(_in_range(day_column, start, end)))
+    # Core statements on the session's connection: the ORM bulk path (and DELETE ... RETURNING it
+    # adds for the identity map) costs several times more on summary tables of 100k+ rows.
+    connection = session.connection()
+    connection.execute(delete(table.__table__).where(_in_range(day_column, start, end)))
     if frame.empty:
         return 0
     records = frame.to_dict(orient="records")
-    for offset in range(0, len(records), 5000):
-        session.execute(insert(table), records[offset : offset + 5000])
+    for offset in range(0, len(records), 50_000):
+        connection.execute(insert(table.__table__), records[offset : offset + 50_000])
     return len(records)
 
 
@@ -221,4 +224,111 @@ def refresh_all(session: Session, start: dt.date | None = None, end: dt.date | N
         "daily_delivery": refresh_daily_delivery(session, start, end),
         "daily_tickets": refresh_daily_tickets(session, start, end),
         "daily_payments": refresh_daily_payments(session, start, end),
+        "market_summaries": refresh_market_summaries(session, start, end),
+        **refresh_payments_and_service(session, start, end),
+        **refresh_risk_summaries(session, start, end),
+        **refresh_logistics_summaries(session, start, end),
     }
+
+
+ORDER_VALUE_BANDS_USD = (0, 10, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500)  # lower edges
+
+
+def refresh_market_summaries(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
+    """monthly_sku_sales and monthly_order_values for the whole months that [start, end] touches.
+
+    Both count non-cancelled orders by order month; returns count against the month of the order
+    they came from, so a SKU's return rate is returned units / units sold in the same months.
+    """
+    from core.models import MonthlyOrderValues, MonthlySkuSales, Return
+    from core.queries import month_start
+
+    first = start.replace(day=1) if start else None
+    last = end.replace(day=1) if end else None
+    live = Order.status != "cancelled"
+    month = month_start(session, Order.order_date)
+    keys = [month.label("month"), OrderLine.product_id, Order.market_code, Order.channel_id]
+    groups = [month, OrderLine.product_id, Order.market_code, Order.channel_id]
+    in_range = _in_range(Order.order_date, first, _month_end(end))
+    sales = _frame(
+        session,
+        select(
+            *keys,
+            func.count(func.distinct(Order.id)).label("orders"),
+            func.count(func.distinct(case((Order.is_first_order, None), else_=Order.id))).label("repeat_orders"),
+            func.sum(OrderLine.quantity).label("units"),
+            func.sum(OrderLine.line_total * Order.usd_per_unit).label("sales_usd"),
+            func.sum(OrderLine.revenue_usd).label("net_revenue_usd"),
+            func.sum(OrderLine.cogs_usd).label("cogs_usd"),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(in_range, live)
+        .group_by(*groups),
+    )
+    returned = _frame(
+        session,
+        select(month.label("month"), Return.product_id, Order.market_code, Order.channel_id,
+               func.sum(Return.quantity).label("returned_units"))
+        .join(Order, Order.id == Return.order_id)
+        .where(in_range, live)
+        .group_by(month, Return.product_id, Order.market_code, Order.channel_id),
+    )
+    sku_keys = ["month", "product_id", "market_code", "channel_id"]
+    frame = sales.merge(returned, on=sku_keys, how="left").fillna({"returned_units": 0})
+    if not frame.empty:
+        frame["month"] = pd.to_datetime(frame["month"]).dt.date
+        frame[["sales_usd", "net_revenue_usd", "cogs_usd"]] = frame[
+            ["sales_usd", "net_revenue_usd", "cogs_usd"]].astype(float)
+        frame[["orders", "repeat_orders", "units", "returned_units"]] = frame[
+            ["orders", "repeat_orders", "units", "returned_units"]].astype(int)
+    count = _replace(session, MonthlySkuSales, MonthlySkuSales.month, first, last, frame)
+
+    band = case(
+        *[(Order.gmv_usd >= edge, edge) for edge in reversed(ORDER_VALUE_BANDS_USD[1:])], else_=0
+    )
+    values = _frame(
+        session,
+        select(month.label("month"), Order.market_code, Order.channel_id, band.label("band_usd"),
+               func.count().label("orders"), func.sum(Order.gmv_usd).label("gmv_usd"))
+        .where(in_range, live)
+        .group_by(month, Order.market_code, Order.channel_id, band),
+    )
+    if not values.empty:
+        values["month"] = pd.to_datetime(values["month"]).dt.date
+        values["gmv_usd"] = values["gmv_usd"].astype(float)
+        values[["orders", "band_usd"]] = values[["orders", "band_usd"]].astype(int)
+    return count + _replace(session, MonthlyOrderValues, MonthlyOrderValues.month, first, last, values)
+
+
+def _month_end(day: dt.date | None) -> dt.date | None:
+    if day is None:
+        return None
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def refresh_payments_and_service(session: Session, start: dt.date | None = None,
+                                 end: dt.date | None = None) -> dict[str, int]:
+    """The payments and customer-service summaries (issue 5): see core.payments and core.customer_service."""
+    from core.customer_service import refresh_service_summaries
+    from core.payments import refresh_payment_summaries
+
+    return {**refresh_payment_summaries(session, start, end), **refresh_service_summaries(session, start, end)}
+
+
+def refresh_risk_summaries(session: Session, start: dt.date | None = None,
+                           end: dt.date | None = None) -> dict[str, int]:
+    """The risk page's summaries (issue 6): scored suspicious payments and daily order defects."""
+    from core.fraud import refresh_suspicious_payments
+    from core.risk import refresh_daily_account_health
+
+    return {"suspicious_payments": refresh_suspicious_payments(session, start, end),
+            "daily_account_health": refresh_daily_account_health(session, start, end)}
+
+
+def refresh_logistics_summaries(session: Session, start: dt.date | None = None,
+                                end: dt.date | None = None) -> dict[str, int]:
+    """The logistics page's summaries (issue 4): demand per warehouse and SKU, transit-time distribution."""
+    from core.logistics import refresh_daily_product_demand, refresh_daily_transit
+
+    return {"daily_product_demand": refresh_daily_product_demand(session, start, end),
+            "daily_transit": refresh_daily_transit(session, start, end)}

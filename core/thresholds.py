@@ -40,3 +40,26 @@ def band(value: float | None, limit: float, *, higher_is_worse: bool = True) -> 
     if value < limit:
         return "breach"
     return "warning" if (1 - value) >= EARLY_WARNING_SHARE * (1 - limit) else "ok"
+
+
+# --- risk page (issue 6) --------------------------------------------------------------------------------------
+# Risk matrix: score = likelihood (1-5) x impact (1-5); bands by score (inclusive upper edges).
+RISK_BANDS = (("low", 4), ("medium", 9), ("high", 15), ("critical", 25))
+# Amazon measures the order defect rate over a rolling 60-day window.
+ODR_WINDOW_DAYS = 60
+# Herfindahl-Hirschman index on percentage shares (0-10,000); US DOJ/FTC 2010 Horizontal Merger Guidelines:
+# below 1,500 unconcentrated, 1,500-2,500 moderately concentrated, above 2,500 highly concentrated.
+HHI_MODERATE = 1500
+HHI_HIGH = 2500
+# Single point of failure: a SKU bought from one supplier only that earns at least this share of net revenue.
+SPOF_REVENUE_SHARE_MIN = 0.02
+# Fraud rules (core.fraud): our own rule set, tuned on the seeded history, not a published limit.
+FRAUD_VELOCITY_ATTEMPTS = 5  # attempts by one card, IP or customer within the trailing hour
+FRAUD_HIGH_VALUE_FIRST_ORDER_USD = 250.0
+FRAUD_SUSPICIOUS_SCORE = 40  # a payment scoring at least this is listed as suspicious
+
+# Customer service (issue 5): defaults the page lets the lead change.
+FIRST_RESPONSE_SLA_HOURS = 24  # Amazon expects replies to buyer messages within 24 hours
+RESOLUTION_SLA_HOURS = 72
+RETURN_RATE_FLAG = 0.10  # SKUs returning more than 10 % of units sold go to the product team
+RETURN_RATE_MIN_UNITS = 20  # ... once they sold at least this many units in the period

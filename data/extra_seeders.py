@@ -8,3 +8,11 @@ core tables are written and before the summary tables are rebuilt, in the same t
 from __future__ import annotations
 
 EXTRA_SEEDERS: list = []
+
+from data.seed_market import seed_product_listings  # noqa: E402  (issue 3)
+
+EXTRA_SEEDERS.append(seed_product_listings)
+
+from data.seed_risk import seed_risk  # noqa: E402  (issue 6)
+
+EXTRA_SEEDERS.append(seed_risk)

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from core.db import get_engine
 from core.schema import upgrade
 
+os.environ.setdefault("CBO_DEV", "1")  # AppTest failures then show the real error, not the redacted one
 os.environ.setdefault("CBO_BCRYPT_ROUNDS", "4")  # hashing at the production cost would dominate the suite
 POSTGRES_URL = os.environ.get("CBO_TEST_POSTGRES_URL")
 SEED_END = dt.date(2026, 11, 20)

@@ -17,3 +17,14 @@ SECONDARY = "#8250df"
 def colour_scale(mapping: dict[str, str], present: list[str] | None = None) -> alt.Scale:
     domain = [k for k in mapping if present is None or k in present]
     return alt.Scale(domain=domain, range=[mapping[k] for k in domain])
+
+# Risk matrix bands (issue 6): low / medium / high / critical, green to red.
+RISK_BAND_COLOURS = {"low": "#2da44e", "medium": "#d4a72c", "high": "#e16f24", "critical": "#cf222e"}
+
+# Carriers (issue 4): the logistics page colours every carrier the same way in each chart.
+CARRIER_COLOURS = {
+    "DHL": "#d40511", "FedEx": "#4d148c", "UPS": "#644117", "China Post": "#007a3d", "YunExpress": "#f29100",
+    "HTF Forwarding": "#6e7781", "USPS": "#004b87", "DHL Paket": "#ffcc00", "Royal Mail": "#e4002b",
+    "Amazon Logistics": "#ff9900",
+}
+GRADE_COLOURS = {"A": "#2da44e", "B": "#7bc96f", "C": "#d4a72c", "D": "#cf222e"}
