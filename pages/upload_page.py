@@ -1,12 +1,364 @@
-"""CSV upload (not built yet: its issue fills this module)."""
+"""CSV upload: analyse any export without code, and import the kinds the dashboard knows (staff).
+
+Uploaded text is never rendered as markdown or HTML: cells, column names and file names reach the
+screen through st.dataframe, st.text, st.code, widget options, or messages escaped by `_plain`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import csv_detect, csv_profile, importers, templates
+from core.config import upload_limits
+from core.csv_detect import DELIMITER_NAMES, ENCODINGS, Dialect, UploadError
+from core.csv_profile import MEASURES, Filter, ViewError, ViewSpec
+from core.importers import ImportOptions, UndoRefused
+from core.users import PermissionDenied
 from ui.auth import guard
+from ui.data import clear_caches, uncached
 from ui.i18n import t
-from ui.widgets import not_available_yet
+from ui.theme import CHANNEL_COLOURS, MARKET_COLOURS, PRIMARY, colour_scale
+from ui.widgets import download_csv, empty_state
+
+LARGE_FILE_BYTES = 5 * 1024 * 1024  # above this the parse shows a progress bar
+CHART_CATEGORIES = 30
+NONE = "—"
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def _plain(text: str) -> str:
+    """Escape markdown so a message quoting uploaded text shows it literally."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _message(error) -> str:
+    return _plain(t(error.template, **error.values))
 
 
 def render() -> None:
-    guard("staff")
-    not_available_yet(t("CSV upload"))
+    user = guard("staff")
+    st.title(t("CSV upload"))
+    st.caption(t("Analyse any CSV, TSV or TXT export without code; import Shopify, Amazon and Stripe exports "
+                 "and our templates into the dashboard."))
+    limit_mb = upload_limits().max_megabytes
+    uploaded = st.file_uploader(t("Upload a CSV, TSV or TXT file (up to {limit} MB)", limit=limit_mb),
+                                type=["csv", "tsv", "txt"], key="upload_file", max_upload_size=limit_mb)
+    parsed, data = _read(uploaded, limit_mb) if uploaded is not None else (None, None)
+    analyse, load, history, guide = st.tabs([t("Analyse"), t("Import"), t("Import history"), t("Templates")])
+    with analyse:
+        if parsed is None:
+            empty_state(t("Upload a file above to see its columns, a profile and charts."))
+        else:
+            _analyse(parsed)
+    with load:
+        if parsed is None:
+            empty_state(t("Upload a Shopify, Amazon or Stripe export, or one of our templates, to import it."))
+        else:
+            _import(parsed, data, user.username)
+    with history:
+        _history(user.username)
+    with guide:
+        _templates()
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _read(uploaded, limit_mb: int):
+    name = uploaded.name
+    if uploaded.size > limit_mb * 1024 * 1024:
+        st.error(_plain(t("{file} is {size} MB; the maximum upload is {limit} MB.", file=name,
+                          size=round(uploaded.size / 1024 / 1024, 1), limit=limit_mb)))
+        return None, None
+    data = uploaded.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    try:
+        detected = csv_detect.detect(data, name)
+    except UploadError as exc:
+        st.error(_message(exc), icon=":material/error:")
+        return None, None
+    dialect = _dialect_controls(detected, digest)
+    cache_key = (digest, dialect)
+    cached = st.session_state.get("upload_parsed")
+    if cached and cached[0] == cache_key:
+        return cached[1], data
+    bar = st.progress(0.0, text=t("Reading {file}…", file=name)) if len(data) > LARGE_FILE_BYTES else None
+    stages = {"read": t("Reading {file}…", file=name), "type": t("Recognising column types…")}
+
+    def progress(fraction: float, stage: str) -> None:
+        if bar is not None:
+            bar.progress(min(1.0, fraction), text=stages.get(stage, ""))
+
+    try:
+        parsed = csv_detect.parse(data, name, dialect, keep_raw=False, progress=progress)
+    except UploadError as exc:
+        st.error(_message(exc), icon=":material/error:")
+        return None, None
+    finally:
+        if bar is not None:
+            bar.empty()
+    st.session_state["upload_parsed"] = (cache_key, parsed)
+    return parsed, data
+
+
+def _dialect_controls(detected: Dialect, digest: str) -> Dialect:
+    st.caption(t("Detected: encoding {encoding}, {delimiter} delimiter, header on line {header}, decimal mark "
+                 "'{decimal}'. Change any of them if the preview looks wrong.",
+                 encoding=detected.encoding, delimiter=t(DELIMITER_NAMES[detected.delimiter]),
+                 header=detected.header_row + 1, decimal=detected.decimal))
+    encodings = list(dict.fromkeys([detected.encoding, *ENCODINGS]))
+    delimiters = list(DELIMITER_NAMES)
+    c1, c2, c3, c4 = st.columns(4)
+    encoding = c1.selectbox(t("Encoding"), encodings, index=0, key=f"enc_{digest}")
+    delimiter = c2.selectbox(t("Delimiter"), delimiters, index=delimiters.index(detected.delimiter),
+                             format_func=lambda d: t(DELIMITER_NAMES[d]), key=f"delim_{digest}")
+    header = c3.number_input(t("Header on line"), min_value=1, max_value=1000, value=detected.header_row + 1,
+                             step=1, key=f"header_{digest}")
+    decimal = c4.selectbox(t("Decimal mark"), [".", ","], index=[".", ","].index(detected.decimal),
+                           key=f"dec_{digest}")
+    return Dialect(encoding, delimiter, int(header) - 1, decimal)
+
+
+# --- analysis -----------------------------------------------------------------------
+
+
+def _analyse(parsed) -> None:
+    frame = parsed.frame
+    st.subheader(t("Preview"))
+    st.caption(t("{rows} rows, {columns} columns.", rows=f"{len(frame):,}", columns=len(frame.columns)))
+    st.dataframe(frame.head(100), hide_index=True, width="stretch")
+    st.subheader(t("Column profile"))
+    profile = csv_profile.profile(frame, parsed.kinds)
+    profile["type"] = profile["type"].map(lambda k: t(k))
+    st.dataframe(profile, hide_index=True, width="stretch", column_config={
+        "column": t("Column"), "type": t("Type"),
+        "missing_share": st.column_config.NumberColumn(t("Missing"), format="percent"),
+        "distinct": st.column_config.NumberColumn(t("Distinct values"), format="%d"),
+        "min": t("Minimum"), "max": t("Maximum"), "mean": t("Mean"), "top_values": t("Most frequent values"),
+    })
+    _view_builder(parsed)
+
+
+def _view_builder(parsed) -> None:
+    frame, kinds = parsed.frame, parsed.kinds
+    columns = list(frame.columns)
+    numeric = [c for c in columns if kinds[c] in ("integer", "number")]
+    st.subheader(t("Build a view"))
+    c1, c2, c3, c4 = st.columns(4)
+    first = c1.selectbox(t("Group by"), [NONE, *columns], key="view_group1")
+    second = c2.selectbox(t("Then by"), [NONE, *columns], key="view_group2")
+    measure = c3.selectbox(t("Measure"), MEASURES, format_func=lambda m: t(m), key="view_measure")
+    value = c4.selectbox(t("Of column"), numeric or [NONE], key="view_value", disabled=measure == "count")
+    bucket = "month"
+    if any(kinds.get(c) == "datetime" for c in (first, second)):
+        bucket = st.radio(t("Dates by"), list(csv_profile.DATE_BUCKETS), index=2, horizontal=True,
+                          format_func=lambda b: t(b), key="view_bucket")
+    filters = _filter_controls(frame, kinds, columns)
+    group_by = tuple(c for c in (first, second) if c != NONE and c)
+    if len(set(group_by)) < len(group_by):
+        group_by = group_by[:1]
+    spec = ViewSpec(group_by, measure, None if measure == "count" or value == NONE else value, filters, bucket)
+    try:
+        view = csv_profile.build_view(frame, spec)
+    except ViewError as exc:
+        st.warning(_message(exc))
+        return
+    label = _measure_title(spec)
+    st.dataframe(view.head(1000), hide_index=True, width="stretch")
+    st.caption(t("{groups} groups.", groups=f"{len(view):,}"))
+    download_csv(view, "view.csv", key="download_view")
+    if group_by:
+        _chart(view, spec, kinds, label)
+    if len(group_by) == 2:
+        st.subheader(t("Pivot"))
+        table = csv_profile.pivot(view, spec)
+        st.dataframe(table.head(500), hide_index=True, width="stretch")
+        download_csv(table, "pivot.csv", key="download_pivot")
+
+
+def _measure_title(spec: ViewSpec) -> str:
+    if spec.measure == "count":
+        return t("Rows")
+    return t("{measure} of {column}", measure=t(spec.measure), column=spec.value_column)
+
+
+def _filter_controls(frame: pd.DataFrame, kinds: dict, columns: list[str]) -> tuple[Filter, ...]:
+    column = st.selectbox(t("Filter on"), [NONE, *columns], key="view_filter")
+    if column == NONE:
+        return ()
+    kind = kinds[column]
+    series = frame[column]
+    if kind in ("integer", "number") and series.notna().any():
+        low, high = float(series.min()), float(series.max())
+        c1, c2 = st.columns(2)
+        chosen_low = c1.number_input(t("From"), value=low, key="view_filter_low")
+        chosen_high = c2.number_input(t("To"), value=high, key="view_filter_high")
+        return (Filter(column, low=chosen_low, high=chosen_high),)
+    if kind == "datetime" and series.notna().any():
+        low, high = series.min().date(), series.max().date()
+        chosen = st.date_input(t("Between"), value=(low, high), key="view_filter_dates")
+        if isinstance(chosen, tuple) and len(chosen) == 2:
+            end = pd.Timestamp(chosen[1]) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+            return (Filter(column, low=str(pd.Timestamp(chosen[0])), high=str(end)),)
+        return ()
+    options = series.astype("string").value_counts().head(200).index.tolist()
+    chosen = st.multiselect(t("Keep values"), options, key="view_filter_values")
+    return (Filter(column, tuple(chosen)),) if chosen else ()
+
+
+def _colour(values: list[str]) -> alt.Scale | None:
+    present = [str(v) for v in values]
+    for mapping in (MARKET_COLOURS, CHANNEL_COLOURS):
+        if present and all(v in mapping for v in present):
+            return colour_scale(mapping, present)
+    return None
+
+
+def _chart(view: pd.DataFrame, spec: ViewSpec, kinds: dict, label: str) -> None:
+    measure = csv_profile.measure_label(spec)
+    first = spec.group_by[0]
+    data = view.rename(columns={measure: "value", first: "g1"})
+    data["value"] = pd.to_numeric(data["value"], errors="coerce")
+    is_date = kinds.get(first) == "datetime"
+    tooltip = [alt.Tooltip("g1:T" if is_date else "g1:N", title=first), alt.Tooltip("value:Q", title=label,
+                                                                                      format=",.2f")]
+    colour = None
+    if len(spec.group_by) == 2:
+        second = spec.group_by[1]
+        data = data.rename(columns={second: "g2"})
+        data["g2"] = data["g2"].astype("string").fillna(t("(missing)"))
+        top = data.groupby("g2")["value"].sum().nlargest(10).index
+        data = data[data["g2"].isin(top)]
+        scale = _colour(list(top))
+        colour = alt.Color("g2:N", title=second, scale=scale) if scale else alt.Color("g2:N", title=second)
+        tooltip.append(alt.Tooltip("g2:N", title=second))
+    if is_date:
+        chart = alt.Chart(data).mark_line(point=True, color=PRIMARY).encode(
+            x=alt.X("g1:T", title=first), y=alt.Y("value:Q", title=label), tooltip=tooltip)
+    else:
+        data["g1"] = data["g1"].astype("string").fillna(t("(missing)"))
+        top = data.groupby("g1")["value"].sum().nlargest(CHART_CATEGORIES).index
+        data = data[data["g1"].isin(top)]
+        chart = alt.Chart(data).mark_bar(color=PRIMARY).encode(
+            x=alt.X("g1:N", title=first, sort="-y"), y=alt.Y("value:Q", title=label), tooltip=tooltip)
+        if colour is None:
+            scale = _colour(list(top))
+            if scale:
+                colour = alt.Color("g1:N", title=first, scale=scale, legend=None)
+    if colour is not None:
+        chart = chart.encode(color=colour)
+    title = t("{measure} by {group}", measure=label, group=" / ".join(spec.group_by))
+    st.altair_chart(chart.properties(title=title, height=360), width="stretch")
+
+
+# --- import -------------------------------------------------------------------------
+
+
+def _import(parsed, data: bytes, username: str) -> None:
+    columns = list(parsed.frame.columns)
+    recognised = templates.recognise(columns)
+    kinds = [e.kind for e in templates.KNOWN_EXPORTS]
+    labels = {e.kind: t(e.label) for e in templates.KNOWN_EXPORTS}
+    if recognised:
+        st.success(t("Recognised: {label}. Check the mapping below, then import.", label=labels[recognised.kind]),
+                   icon=":material/check_circle:")
+    else:
+        st.info(t("This file does not look like an export we know. Choose what it is and map its columns, or "
+                  "use one of our templates."), icon=":material/info:")
+    digest = hashlib.sha256(data).hexdigest()[:16]  # a new file starts from its own recognition
+    kind = st.selectbox(t("File type"), kinds, index=kinds.index(recognised.kind) if recognised else 0,
+                        format_func=lambda k: labels[k], key=f"import_kind_{digest}")
+    export = templates.EXPORTS_BY_KIND[kind]
+    base = templates.map_columns(export, columns)
+    overrides = {}
+    with st.expander(t("Change the column mapping"), expanded=recognised is None):
+        for field in templates.template_columns(export.entity):
+            if field in export.constants or field in export.derived:
+                continue
+            current = base.mapping.get(field)
+            options = [NONE, *columns]
+            chosen = st.selectbox(_plain(field), options, index=options.index(current) if current in options else 0,
+                                  key=f"map_{digest}_{kind}_{field}")
+            overrides[field] = None if chosen == NONE else chosen
+    recognition = templates.map_columns(export, columns, overrides)
+    mapping = pd.DataFrame({
+        "field": list(templates.template_columns(export.entity)),
+        "required": [f.required for f in templates.TEMPLATES[export.entity]],
+        "column": [recognition.mapping.get(f) or recognition.constants.get(f) or
+                   (t("(derived)") if f in export.derived else "") for f in templates.template_columns(export.entity)],
+    })
+    st.dataframe(mapping, hide_index=True, width="stretch", column_config={
+        "field": t("Field"), "required": st.column_config.CheckboxColumn(t("Required")),
+        "column": t("Column in the file")})
+    defaults = {}
+    needs = [m for m in recognition.missing_required if m in ("channel", "market")]
+    if needs or "channel" not in recognition.constants and not recognition.mapping.get("channel"):
+        channel = st.selectbox(t("Sales channel for rows without one"), [NONE, "amazon", "ebay", "tiktok", "shopify"],
+                               key="import_channel")
+        if channel != NONE:
+            defaults["channel"] = channel
+    skip = st.checkbox(t("Skip rows for markets we do not sell in (counted as skipped)"), key="import_skip")
+    missing = [m for m in recognition.missing_required if m not in defaults]
+    if missing:
+        st.warning(_plain(t("Required fields without a column: {fields}.", fields=", ".join(missing))))
+    if st.button(t("Import {rows} rows", rows=f"{len(parsed.frame):,}"), key="import_go", type="primary",
+                 disabled=bool(missing)):
+        options = ImportOptions(kind=kind, mapping=overrides, defaults=defaults, skip_unknown_markets=skip)
+        try:
+            with st.spinner(t("Importing…")):
+                # re-read with every cell as text, so a bad cell is quoted exactly as written in the file
+                result = uncached(importers.import_file, username, parsed.file_name, data, options,
+                                  dialect=parsed.dialect)
+        except (UploadError, PermissionDenied) as exc:
+            st.error(_message(exc) if isinstance(exc, UploadError) else _plain(t(str(exc))),
+                     icon=":material/error:")
+            return
+        clear_caches()
+        st.success(t("Import {batch} done: {inserted} inserted, {updated} updated, {skipped} unchanged.",
+                     batch=result.batch_id, inserted=result.inserted, updated=result.updated,
+                     skipped=result.skipped), icon=":material/check_circle:")
+
+
+def _history(username: str) -> None:
+    batches = uncached(importers.import_history)
+    if batches.empty:
+        empty_state(t("No imports yet. Imports appear here with who made them, when, and what changed."))
+        return
+    st.dataframe(batches, hide_index=True, width="stretch", column_config={
+        "id": st.column_config.NumberColumn(t("Import"), format="%d"), "imported_at": t("When (UTC)"),
+        "username": t("By"), "file_name": t("File"), "kind": t("Type"), "inserted": t("Inserted"),
+        "updated": t("Updated"), "skipped": t("Unchanged"), "status": t("Status"), "sha256": t("SHA-256")})
+    applied = batches[batches["status"] == "applied"]["id"].tolist()
+    if not applied:
+        return
+    c1, c2 = st.columns([1, 3])
+    batch = c1.selectbox(t("Import to undo"), applied, key="undo_batch")
+    c2.caption(t("Undo deletes the rows the import added and restores the values it overwrote."))
+    if st.button(t("Undo import {batch}", batch=batch), key="undo_go"):
+        try:
+            result = uncached(importers.undo_import, username, int(batch))
+        except (UndoRefused, PermissionDenied) as exc:
+            st.error(_message(exc) if isinstance(exc, UndoRefused) else _plain(t(str(exc))), icon=":material/error:")
+            return
+        clear_caches()
+        st.success(t("Import {batch} undone: {deleted} rows deleted, {restored} restored.", batch=result.batch_id,
+                     deleted=result.deleted, restored=result.restored), icon=":material/undo:")
+
+
+def _templates() -> None:
+    st.caption(t("Fill in a template (UTF-8, comma-separated, ISO dates, decimal point) to import data from "
+                 "any other system. Fields marked required must have a value in every row."))
+    for entity in templates.TEMPLATES:
+        st.subheader(t(entity.capitalize()))
+        fields = pd.DataFrame([{"field": f.name, "required": f.required, "description": t(f.description),
+                                "example": f.example} for f in templates.TEMPLATES[entity]])
+        st.dataframe(fields, hide_index=True, width="stretch", column_config={
+            "field": t("Field"), "required": st.column_config.CheckboxColumn(t("Required")),
+            "description": t("Meaning"), "example": t("Example")})
+        download_csv(pd.DataFrame(columns=templates.template_columns(entity)), f"{entity}_template.csv",
+                     key=f"template_{entity}")

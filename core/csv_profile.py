@@ -1,0 +1,163 @@
+"""Column profiles and code-free views over a parsed upload.
+
+`profile(frame, kinds)` gives one row per column: its type, missing share (empty cells / rows), distinct
+count, min / max / mean (numbers and dates; mean for numbers only) and the five most frequent values.
+
+`build_view(frame, spec)` filters, groups by one or two columns and aggregates one measure:
+count (rows), sum, mean or median of a numeric column. Date columns used for grouping are bucketed
+(day, week, month). `pivot(view, spec)` spreads the second group column across columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MEASURES = ("count", "sum", "mean", "median")
+DATE_BUCKETS = {"day": "D", "week": "W", "month": "M"}
+TOP_VALUES = 5
+
+
+def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    try:
+        return pa.array(series.array) if not isinstance(series.dtype, np.dtype) else pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(series.astype("object").where(series.notna(), None).tolist())
+
+
+def _top(values) -> tuple[int, str]:
+    """Distinct non-missing values, and the most frequent ones with their counts (one hash pass)."""
+    counts = pc.value_counts(values)
+    if values.null_count:
+        counts = counts.filter(pc.is_valid(counts.field("values")))
+    if not len(counts):
+        return 0, ""
+    order = pc.array_sort_indices(counts.field("counts"), order="descending")[:TOP_VALUES]
+    picked = counts.take(order)
+    return len(counts), ", ".join(f"{_fmt(v)} ({c})" for v, c in zip(picked.field("values").to_pylist(),
+                                                                    picked.field("counts").to_pylist()))
+
+
+def profile(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    total = len(frame)
+    for name in frame.columns:
+        kind = kinds.get(name, "text")
+        values = _arrow(frame[name])
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        missing = values.null_count
+        if pa.types.is_floating(values.type):
+            missing += int(pc.sum(pc.is_nan(values)).as_py() or 0)
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+        row = {"column": name, "type": kind, "missing_share": missing / total if total else 0.0,
+               "distinct": 0, "min": None, "max": None, "mean": None, "top_values": ""}
+        if kind == "datetime":
+            row["distinct"] = int(pc.count_distinct(values, mode="only_valid").as_py())
+        else:
+            row["distinct"], row["top_values"] = _top(values)
+        if kind in ("integer", "number", "datetime") and len(values) > values.null_count:
+            stats = pc.min_max(values)
+            row.update(min=_plain(stats["min"].as_py()), max=_plain(stats["max"].as_py()))
+            if kind != "datetime":
+                row["mean"] = _plain(pc.mean(values).as_py())
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for column in ("min", "max", "mean"):
+        out[column] = out[column].astype("object").map(
+            lambda v: "" if v is None or (isinstance(v, float) and v != v) else _fmt(v)).astype("string")
+    return out
+
+
+def _plain(value):
+    return None if value is None or value != value else value
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Filter:
+    column: str
+    values: tuple = ()  # text/boolean: keep these values
+    low: float | str | None = None  # numbers/dates: inclusive range
+    high: float | str | None = None
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    group_by: tuple[str, ...] = ()
+    measure: str = "count"
+    value_column: str | None = None
+    filters: tuple[Filter, ...] = field(default_factory=tuple)
+    date_bucket: str = "month"
+
+
+class ViewError(ValueError):
+    def __init__(self, template: str, **values):
+        self.template, self.values = template, values
+        super().__init__(template.format(**values))
+
+
+def apply_filters(frame: pd.DataFrame, filters: tuple[Filter, ...]) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    for item in filters:
+        series = frame[item.column]
+        if item.values:
+            mask &= series.astype("string").isin([str(v) for v in item.values]).fillna(False)
+        if item.low is not None:
+            low = pd.Timestamp(item.low) if pd.api.types.is_datetime64_any_dtype(series) else item.low
+            mask &= (series >= low).fillna(False)
+        if item.high is not None:
+            high = pd.Timestamp(item.high) if pd.api.types.is_datetime64_any_dtype(series) else item.high
+            mask &= (series <= high).fillna(False)
+    return frame[mask]
+
+
+def build_view(frame: pd.DataFrame, spec: ViewSpec) -> pd.DataFrame:
+    """Grouped table with the group columns and a `value` column named after the measure."""
+    if spec.measure not in MEASURES:
+        raise ViewError("Unknown measure {measure}.", measure=spec.measure)
+    if spec.measure != "count":
+        if not spec.value_column:
+            raise ViewError("Choose a numeric column for the {measure}.", measure=spec.measure)
+        if not pd.api.types.is_numeric_dtype(frame[spec.value_column]):
+            raise ViewError("{column} is not numeric; choose a numeric column for the {measure}.",
+                            column=spec.value_column, measure=spec.measure)
+    data = apply_filters(frame, spec.filters)
+    keys = []
+    for column in spec.group_by:
+        series = data[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            series = series.dt.to_period(DATE_BUCKETS.get(spec.date_bucket, "M")).dt.start_time
+        keys.append(series.rename(column))
+    name = measure_label(spec)
+    if not keys:
+        value = len(data) if spec.measure == "count" else getattr(data[spec.value_column], spec.measure)()
+        return pd.DataFrame({name: [value]})
+    grouped = (data if spec.measure == "count" else data[spec.value_column]).groupby(keys, dropna=False,
+                                                                                     observed=True)
+    result = grouped.size() if spec.measure == "count" else getattr(grouped, spec.measure)()
+    return result.rename(name).reset_index()
+
+
+def measure_label(spec: ViewSpec) -> str:
+    return "count" if spec.measure == "count" else f"{spec.measure}({spec.value_column})"
+
+
+def pivot(view: pd.DataFrame, spec: ViewSpec) -> pd.DataFrame:
+    """Rows: the first group column; columns: the second; cells: the measure."""
+    if len(spec.group_by) != 2:
+        raise ViewError("A pivot needs two group columns.")
+    first, second = spec.group_by
+    table = view.pivot_table(index=first, columns=second, values=measure_label(spec), aggfunc="sum",
+                             dropna=False, observed=True)
+    table.columns = [str(c) for c in table.columns]
+    return table.reset_index()

@@ -1,0 +1,104 @@
+"""Real browser (issue 8): upload a real export, build a chart, download the view, import Shopify twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser_support import (
+    DEMO_PASSWORDS,
+    chromium_browser,
+    goto,
+    h1_texts,
+    log_in,
+    require_chromium,
+    running_server,
+    wait_idle,
+)
+from tests.conftest import fresh_database_url
+
+pytestmark = pytest.mark.browser
+REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
+UPLOAD_INPUT = "[data-testid=stFileUploader] input[type=file]"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Its own small seeded database: this test imports (writes), the shared seeded one is read-only."""
+    require_chromium()
+    for name in ("uci_online_retail_sample.csv", "shopify_orders_export_us.csv"):
+        if not (REAL / name).exists():
+            pytest.skip(f"real fixture {name} not available")
+    from core.bootstrap import prepare_database
+    from core.db import get_engine
+    from core.schema import upgrade
+    from data.seed import seed_database
+
+    url = fresh_database_url(tmp_path_factory.mktemp("browser-upload-db"))
+    engine = get_engine(url)
+    upgrade(engine)
+    seed_database(engine, orders=300, end_date=dt.date.today(), seed=5)
+    prepare_database(engine, seed_if_empty=False)
+    with running_server(url, tmp_path_factory.mktemp("browser-upload") / "streamlit.log") as srv:
+        yield srv
+
+
+def _open_upload_page(page, server) -> None:
+    goto(page, server.url())
+    log_in(page, "staff", DEMO_PASSWORDS["staff"])
+    page.locator('[data-testid=stSidebarNav] a[href$="/upload"]').first.click()
+    wait_idle(page)
+    assert h1_texts(page) == ["CSV upload"], h1_texts(page)
+
+
+def _upload(page, path: Path, shape: str) -> None:
+    page.locator(UPLOAD_INPUT).set_input_files(str(path))
+    page.get_by_text(shape, exact=False).first.wait_for(timeout=60_000)  # the preview caption
+    wait_idle(page, settle_ms=500)
+
+
+def _choose(page, label: str, option: str) -> None:
+    box = page.locator("[data-testid=stSelectbox]").filter(has_text=label).first
+    box.locator("input").first.click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    wait_idle(page, settle_ms=400)
+
+
+def test_upload_chart_download_and_import_twice(server, tmp_path):
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        try:
+            _open_upload_page(page, server)
+            _upload(page, REAL / "uci_online_retail_sample.csv", "2,709 rows, 9 columns.")
+            _choose(page, "Group by", "Country")
+            page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=30_000)
+            with page.expect_download(timeout=30_000) as download:
+                page.get_by_role("button", name=re.compile("Download CSV")).first.click()
+            saved = tmp_path / "view.csv"
+            download.value.save_as(saved)
+            content = saved.read_text(encoding="utf-8-sig")
+            assert content.splitlines()[0] == "Country,count"
+            assert re.search(r"^United Kingdom,\d+$", content, flags=re.M), content[:500]
+
+            _upload(page, REAL / "shopify_orders_export_us.csv", "98 rows, 78 columns.")
+            page.get_by_role("tab", name="Import", exact=True).click()
+            page.wait_for_selector("text=Recognised: Shopify orders export", timeout=30_000)
+            counts = []
+            for _ in range(2):
+                page.get_by_role("button", name=re.compile(r"^Import 98 rows")).click()
+                wait_idle(page, settle_ms=500)
+                message = page.locator("[data-testid=stAlert]").filter(has_text="inserted")
+                message.first.wait_for(timeout=60_000)
+                counts.append(message.first.inner_text())
+            assert "81 inserted, 0 updated, 0 unchanged" in counts[0], counts
+            assert "0 inserted, 0 updated, 81 unchanged" in counts[1], counts
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print("screenshot:", tmp_path / "failure.png", server.log()[-3000:])
+            raise
+        finally:
+            page.close()
