@@ -58,6 +58,7 @@ def _ranking(table: pd.DataFrame, can_edit: bool, currency: str) -> None:
             st.caption(t("Weights (managers can change them): {weights}", weights=", ".join(
                 f"{t(SUBSCORE_LABELS[k])} {v}" for k, v in weights.items())))
         ranked = ps.rank(table, weights)
+        st.caption(t("Top three now: {skus}", skus=", ".join(ranked["sku"].head(3))))
         shown = ranked[["rank", "sku", "name", "status", "category", "opportunity", *ps.SUBSCORES, "margin_pct"]]
         config = {"rank": t("Rank"), "sku": "SKU", "name": t("Product"), "status": t("Status"),
                   "category": t("Category"),
