@@ -47,6 +47,8 @@ APP_RUNNING = (
     "[data-testid=stApp][data-test-script-state=rerunRequested]"
 )
 NAV_LINKS = "[data-testid=stSidebarNav] a"
+NAV_LABEL_IN_LINK = "span[label] [data-testid=stMarkdownContainer]"
+NAV_LINK_LABELS = f"{NAV_LINKS} {NAV_LABEL_IN_LINK}"
 METRIC = "[data-testid=stMetric]"
 METRIC_VALUE = "[data-testid=stMetricValue]"
 LOGIN_FORM = "[data-testid=stForm]"
@@ -113,7 +115,8 @@ class StreamlitServer:
         except FileNotFoundError:
             return "(no server log)"
 
-    def start(self) -> StreamlitServer:
+    def start(self, *, wait: bool = True) -> StreamlitServer:
+        """Launch the process; with wait=False call wait_healthy() before using it."""
         env = dict(os.environ)
         env.update(
             DATABASE_URL=self.database_url,
@@ -134,10 +137,11 @@ class StreamlitServer:
             self.process = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
-        self._wait_healthy()
+        if wait:
+            self.wait_healthy()
         return self
 
-    def _wait_healthy(self) -> None:
+    def wait_healthy(self) -> None:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         health = self.url("_stcore/health")
         last_error = "no answer yet"
@@ -180,31 +184,37 @@ def running_server(database_url: str, log_path: Path) -> Iterator[StreamlitServe
 # --------------------------------------------------------------------------- page helpers
 
 
-def wait_idle(page, *, settle_ms: int = 150, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
+def wait_idle(page, *, settle_ms: int = 100, start_ms: int = 400, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
     """Wait until the rerun an action triggered has started and finished.
 
     A click or keypress reaches the server a moment later, so first give the
-    script a chance to enter the running state, then wait for notRunning.
+    script up to `start_ms` to enter the running state, then wait for notRunning,
+    let the page settle and make sure no follow-up rerun (st.rerun, a component
+    reporting its value) is still going.
     """
     page.wait_for_selector(APP, state="attached", timeout=timeout_ms)
-    with contextlib.suppress(Exception):
-        page.wait_for_selector(APP_RUNNING, state="attached", timeout=settle_ms * 4)
+    if start_ms:
+        with contextlib.suppress(Exception):
+            page.wait_for_selector(APP_RUNNING, state="attached", timeout=start_ms)
     page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout_ms)
     page.wait_for_timeout(settle_ms)
     page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout_ms)
 
 
 def goto(page, url: str) -> None:
+    """Open `url` and wait for the first script run to finish."""
     page.goto(url, wait_until="domcontentloaded")
-    wait_idle(page)
+    wait_idle(page, start_ms=0)
 
 
 def nav_link_texts(page) -> list[str]:
-    return [text.strip() for text in page.locator(NAV_LINKS).all_inner_texts()]
+    """The titles of the sidebar's page links (without the material icon names)."""
+    return [text.strip() for text in page.locator(NAV_LINK_LABELS).all_inner_texts()]
 
 
 def nav_link(page, title: str):
-    return page.locator(NAV_LINKS).filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    label = page.locator(NAV_LABEL_IN_LINK).filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    return page.locator(NAV_LINKS).filter(has=label)
 
 
 def click_nav(page, title: str) -> None:
@@ -218,12 +228,94 @@ def login_form_count(page) -> int:
 
 
 def log_in(page, username: str, password: str) -> None:
-    """Fill the streamlit-authenticator form and press Log in."""
+    """Fill the streamlit-authenticator form and press Log in; returns once the form went or an error shows."""
     form = page.locator(LOGIN_FORM)
     form.get_by_role("textbox", name="Username", exact=True).fill(username)
     form.get_by_role("textbox", name="Password", exact=True).fill(password)
     form.get_by_role("button", name="Log in").click()
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid=stMain] input[type=password]')
+                 || [...document.querySelectorAll('[data-testid=stAlert]')]
+                      .some(a => /incorrect|cannot log in/i.test(a.innerText))""",
+        timeout=IDLE_TIMEOUT_MS,
+    )
     wait_idle(page)
+
+
+def wait_for_login_or_session(page, timeout_ms: int = 8_000) -> bool:
+    """After a (re)load: True once the app shows a signed-in session (page links), False if it
+    settles on the login form. streamlit-authenticator may sign a returning browser in from its
+    cookie, one or two reruns after the login form first appeared, so give it time to."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    wait_idle(page)
+    while time.monotonic() < deadline:
+        if page.locator(NAV_LINKS).count():
+            wait_idle(page)
+            return True
+        page.wait_for_timeout(200)
+    wait_idle(page)
+    return page.locator(NAV_LINKS).count() > 0
+
+
+def ensure_logged_in(page, username: str, password: str) -> str:
+    """Sign in unless the re-auth cookie already did; says which happened ("cookie" or "form")."""
+    if wait_for_login_or_session(page):
+        return "cookie"
+    log_in(page, username, password)
+    return "form"
+
+
+def _open_combobox(page, widget) -> None:
+    """Open a react-aria combobox (selectbox / multiselect); retried because a rerun can swallow a click."""
+    field = widget.locator("input[role=combobox]")
+    for _ in range(4):
+        field.click()
+        if field.get_attribute("aria-expanded") != "true":
+            page.keyboard.press("ArrowDown")
+        try:
+            page.get_by_role("listbox").last.wait_for(state="visible", timeout=2_000)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError; try again
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    raise AssertionError(f"the combobox {widget} did not open")
+
+
+def sidebar_widget(page, testid: str, label: str):
+    return page.locator(f"[data-testid=stSidebar] [data-testid={testid}]").filter(
+        has=page.locator("[data-testid=stWidgetLabel]", has_text=label)
+    )
+
+
+def choose_option(page, testid: str, label: str, option: str | re.Pattern, *, search: str | None = None) -> None:
+    """Pick `option` in the sidebar selectbox/multiselect labelled `label`, then wait for the rerun.
+
+    Types `search` (default: the option itself) first: long option lists are virtualised, so an
+    option far down is not in the DOM until the list is filtered.
+    """
+    widget = sidebar_widget(page, testid, label)
+    _open_combobox(page, widget)
+    if search is None and isinstance(option, str):
+        search = option
+    if search:
+        field = widget.locator("input[role=combobox]")
+        field.press("ControlOrMeta+a")  # a selectbox's input holds the current choice
+        field.press_sequentially(search)
+    name = option if isinstance(option, re.Pattern) else re.compile(rf"^\s*{re.escape(option)}\s*$")
+    page.get_by_role("option", name=name).first.click()
+    wait_idle(page)
+    if testid == "stMultiSelect":  # the list stays open after a pick in a multiselect
+        page.keyboard.press("Escape")
+        wait_idle(page, start_ms=0)
+
+
+def selectbox_value(page, label: str) -> str:
+    return sidebar_widget(page, "stSelectbox", label).locator("input[role=combobox]").input_value()
+
+
+def multiselect_tags(page, label: str) -> list[str]:
+    widget = sidebar_widget(page, "stMultiSelect", label)
+    return [text.strip() for text in widget.locator("[data-tag] > span[title]").all_inner_texts()]
 
 
 def h1_texts(page) -> list[str]:
@@ -237,3 +329,103 @@ def metric_values(page) -> list[str]:
 def gmv_value(page) -> str:
     card = page.locator(METRIC).filter(has=page.locator("[data-testid=stMetricLabel]", has_text="GMV"))
     return card.first.locator(METRIC_VALUE).inner_text().strip()
+
+
+# --------------------------------------------------------------------------- what a page ever showed
+
+# Records, from the first byte on, every h1 text and every KPI card the page ever rendered, so a
+# test can tell that protected content never flashed up, not only that it is gone at the end.
+CONTENT_RECORDER = """
+(() => {
+  window.__cboSeen = {h1: [], metrics: 0, dataframes: 0};
+  const scan = () => {
+    const seen = window.__cboSeen;
+    document.querySelectorAll('h1').forEach(h => {
+      const text = (h.innerText || h.textContent || '').trim();
+      if (text && !seen.h1.includes(text)) seen.h1.push(text);
+    });
+    seen.metrics = Math.max(seen.metrics, document.querySelectorAll('[data-testid=stMetric]').length);
+    seen.dataframes = Math.max(seen.dataframes, document.querySelectorAll('[data-testid=stDataFrame]').length);
+  };
+  new MutationObserver(scan).observe(document, {subtree: true, childList: true, characterData: true});
+  document.addEventListener('DOMContentLoaded', scan);
+})();
+"""
+
+
+def seen_content(page) -> dict:
+    """What the CONTENT_RECORDER init script saw on the current document."""
+    return page.evaluate("() => window.__cboSeen")
+
+
+# --------------------------------------------------------------------------- failure reports
+
+SERVERS_KEY = pytest.StashKey[list]()
+PAGES_KEY = pytest.StashKey[list]()
+
+
+def attach(item, *, server: StreamlitServer | None = None, page=None) -> None:
+    """Remember a test's servers and pages so a failure report can show their log and a screenshot."""
+    if server is not None:
+        item.stash.setdefault(SERVERS_KEY, []).append(server)
+    if page is not None:
+        item.stash.setdefault(PAGES_KEY, []).append(page)
+
+
+class FailureReport:
+    """A plugin (registered by the browser tests' fixtures) adding the server log and a screenshot
+    to the report of a failed browser test."""
+
+    def __init__(self, artifacts: Path):
+        self.artifacts = artifacts
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if not report.failed or report.when == "teardown":
+            return
+        for index, page in enumerate(item.stash.get(PAGES_KEY, [])):
+            shot = self.artifacts / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', item.name)}-{index}.png"
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                report.sections.append((f"browser page {index}", f"url: {page.url}\nscreenshot: {shot}"))
+            except Exception as exc:  # noqa: BLE001 - the page may be gone; the log still helps
+                report.sections.append((f"browser page {index}", f"no screenshot: {exc}"))
+        for server in item.stash.get(SERVERS_KEY, []):
+            report.sections.append((f"streamlit server log ({server.base_url}, {server.log_path})", server.log()))
+
+
+DIALOG = "[data-testid=stDialog]"
+PAGE_NOT_FOUND = "Page not found"
+
+
+def close_page_not_found_dialogs(page) -> list[str]:
+    """Let Playwright close Streamlit's "Page not found" modal whenever it blocks an action.
+
+    Streamlit shows it (over the login form) when a logged-out browser opens a deep link: the
+    logged-out navigation has only the login page. Returns a list that fills with the texts of
+    the dialogs closed."""
+    closed: list[str] = []
+    dialog = page.locator(f"{DIALOG} [role=dialog]").filter(has_text=PAGE_NOT_FOUND)
+
+    def close(found) -> None:
+        closed.append(found.inner_text().strip())
+        found.get_by_role("button", name="Close").click()
+
+    page.add_locator_handler(dialog, close)
+    return closed
+
+
+def dismiss_dialogs(page) -> list[str]:
+    """Close Streamlit's modal dialogs (e.g. "Page not found"), which make the page behind them inert.
+    Returns the texts of the dialogs closed."""
+    texts = []
+    for _ in range(3):
+        dialog = page.locator(f"{DIALOG} [role=dialog]")
+        if not dialog.count():
+            break
+        texts.append(dialog.first.inner_text().strip())
+        dialog.first.get_by_role("button", name="Close").click()
+        page.locator(f"{DIALOG} [role=dialog]").first.wait_for(state="detached", timeout=5_000)
+    return texts

@@ -1,0 +1,322 @@
+"""Cross-Border Ops in a real browser: `streamlit run app.py` driven by Playwright and Debian's chromium.
+
+Run alone with `.venv/bin/pytest -q tests/test_browser.py` (or `-m browser` / `-m "not browser"`).
+The harness lives in tests/browser_support.py; the server reads the session's seeded database
+(tests/conftest.py: SQLite, or PostgreSQL when CBO_TEST_POSTGRES_URL is set).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.browser_support import (
+    CONTENT_RECORDER,
+    LOGIN_FORM,
+    METRIC,
+    NAV_LINKS,
+    DEMO_PASSWORDS,
+    FailureReport,
+    StreamlitServer,
+    attach,
+    choose_option,
+    chromium_browser,
+    click_nav,
+    close_page_not_found_dialogs,
+    ensure_logged_in,
+    gmv_value,
+    goto,
+    h1_texts,
+    log_in,
+    multiselect_tags,
+    nav_link_texts,
+    require_chromium,
+    running_server,
+    seen_content,
+    selectbox_value,
+    wait_for_login_or_session,
+    wait_idle,
+)
+
+TIMEOUT_MS = 20_000
+VIEWER_PAGES = ["Overview", "Market research", "Product selection", "Logistics", "Payments",
+                "Customer service", "Risk", "Log out"]
+PAGES_BY_ROLE = {
+    "viewer": VIEWER_PAGES,
+    "staff": VIEWER_PAGES + ["CSV upload"],
+    "manager": VIEWER_PAGES + ["CSV upload", "What-if simulator"],
+    "admin": VIEWER_PAGES + ["CSV upload", "What-if simulator", "Users"],
+}
+KPI_CARDS = 7
+WRONG_PASSWORD_MESSAGE = "Username or password is incorrect."
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def browser(request, tmp_path_factory):
+    """One headless chromium for the module; skipped (failed under CI) without /usr/bin/chromium."""
+    require_chromium()
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    plugin = FailureReport(tmp_path_factory.mktemp("browser-artifacts"))
+    request.config.pluginmanager.register(plugin, "cbo-browser-failure-report")
+    try:
+        with chromium_browser() as chromium:
+            yield chromium
+    finally:
+        request.config.pluginmanager.unregister(plugin)
+
+
+@pytest.fixture(scope="module")
+def app_server(browser, request, tmp_path_factory):
+    """`streamlit run app.py` on the seeded test database, shared by the module's tests."""
+    request.getfixturevalue("_fresh_server_process")
+    seeded_url = request.getfixturevalue("seeded_url")  # after the chromium check: no database build to skip
+    with running_server(seeded_url, tmp_path_factory.mktemp("streamlit") / "server.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def _fresh_server_process(browser, request, tmp_path_factory):
+    """Launched early so its start-up overlaps other tests; nothing talks to it but the health check
+    until test_deep_links_need_a_login_on_a_fresh_server does."""
+    if not any(item.name.startswith("test_deep_links") for item in request.session.items):
+        yield None
+        return
+    seeded_url = request.getfixturevalue("seeded_url")
+    server = StreamlitServer(seeded_url, tmp_path_factory.mktemp("streamlit-fresh") / "server.log").start(wait=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_server(_fresh_server_process, request):
+    """A server process of its own that no browser has talked to yet."""
+    attach(request.node, server=_fresh_server_process)
+    _fresh_server_process.wait_healthy()
+    return _fresh_server_process
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """Factory: a page in a brand-new browser context (no cookies); all closed after the test."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(CONTENT_RECORDER)
+        contexts.append(context)
+        page = context.new_page()
+        attach(request.node, page=page)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page, app_server, request):
+    attach(request.node, server=app_server)
+    return new_page()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlparse(url).query)
+
+
+def path_of(url: str) -> str:
+    return urlparse(url).path
+
+
+def expect_overview(page, currency_symbol: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-testid=stMain] h1").filter(has_text=re.compile(r"^\s*Overview\s*$"))).to_have_count(1)
+    expect(page.locator(METRIC)).to_have_count(KPI_CARDS)
+    expect(page.locator(METRIC).filter(has_text="GMV").locator("[data-testid=stMetricValue]")).to_have_text(
+        re.compile(rf"^{re.escape(currency_symbol)}\s?\d")
+    )
+
+
+def expect_login_form(page) -> None:
+    from playwright.sync_api import expect
+
+    form = page.locator(LOGIN_FORM)
+    expect(form.get_by_role("textbox", name="Username", exact=True)).to_have_count(1)
+    expect(form.get_by_role("textbox", name="Password", exact=True)).to_have_count(1)
+    expect(form.get_by_role("button", name="Log in")).to_have_count(1)
+
+
+def signed_in(page, server, role: str) -> None:
+    goto(page, server.url("/"))
+    expect_login_form(page)
+    log_in(page, role, DEMO_PASSWORDS[role])
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", list(PAGES_BY_ROLE))
+def test_login_shows_the_pages_of_the_role(page, app_server, role):
+    from playwright.sync_api import expect
+
+    signed_in(page, app_server, role)
+
+    expected = PAGES_BY_ROLE[role]
+    expect(page.locator(NAV_LINKS)).to_have_count(len(expected))
+    assert sorted(nav_link_texts(page)) == sorted(expected)
+    expect_overview(page, "$")
+    assert gmv_value(page).startswith("$")
+    expect(page.locator("[data-testid=stSidebar]")).to_contain_text(re.compile(rf"Signed in as .+ \({role}\)"))
+
+
+@pytest.mark.browser
+def test_wrong_password_is_refused(page, app_server):
+    from playwright.sync_api import expect
+
+    goto(page, app_server.url("/"))
+    expect_login_form(page)
+    log_in(page, "viewer", "not-the-password")
+
+    expect(page.locator("[data-testid=stAlert]").filter(has_text=WRONG_PASSWORD_MESSAGE)).to_have_count(1)
+    expect_login_form(page)
+    wait_idle(page)
+    assert page.locator(NAV_LINKS).count() == 0
+    assert page.locator(METRIC).count() == 0
+    assert seen_content(page)["metrics"] == 0
+
+
+@pytest.mark.browser
+def test_sidebar_navigation(page, app_server):
+    from playwright.sync_api import expect
+
+    signed_in(page, app_server, "viewer")
+    expect_overview(page, "$")
+
+    click_nav(page, "Market research")
+    page.wait_for_url(lambda url: path_of(url).endswith("/market"))
+    expect(page.locator("[data-testid=stMain] h1").filter(has_text="Market research")).to_have_count(1)
+    expect(page.locator(METRIC)).to_have_count(0)
+
+    click_nav(page, "Overview")
+    page.wait_for_url(lambda url: path_of(url) in ("/", "/overview"))
+    expect_overview(page, "$")
+    assert "Market research" not in h1_texts(page)
+
+
+@pytest.mark.browser
+def test_filters_survive_page_switch_and_copied_url(page, new_page, app_server):
+    from playwright.sync_api import expect
+
+    signed_in(page, app_server, "viewer")
+    expect_overview(page, "$")
+
+    choose_option(page, "stSelectbox", "Reporting currency", "EUR")
+    page.wait_for_url(lambda url: query(url).get("ccy") == ["EUR"])
+    expect_overview(page, "€")
+    choose_option(page, "stMultiSelect", "Markets", re.compile(r"^\s*US\b"), search="US")
+    page.wait_for_url(lambda url: query(url).get("markets") == ["US"])
+    expect_overview(page, "€")
+    assert multiselect_tags(page, "Markets") == ["US"]
+
+    click_nav(page, "Market research")
+    page.wait_for_url(lambda url: path_of(url).endswith("/market"))
+    expect(page.locator("[data-testid=stMain] h1").filter(has_text="Market research")).to_have_count(1)
+    assert selectbox_value(page, "Reporting currency") == "EUR"
+    assert query(page.url).get("ccy") == ["EUR"]
+
+    click_nav(page, "Overview")
+    page.wait_for_url(lambda url: path_of(url) in ("/", "/overview"))
+    expect_overview(page, "€")
+    assert selectbox_value(page, "Reporting currency") == "EUR"
+    assert multiselect_tags(page, "Markets") == ["US"]
+    copied = page.url
+    assert query(copied).get("ccy") == ["EUR"] and query(copied).get("markets") == ["US"], copied
+
+    # The copied link in another browser: log in there, the filters come with the link.
+    other = new_page()
+    goto(other, copied)
+    expect_login_form(other)
+    log_in(other, "viewer", DEMO_PASSWORDS["viewer"])
+    expect_overview(other, "€")
+    assert selectbox_value(other, "Reporting currency") == "EUR"
+    assert multiselect_tags(other, "Markets") == ["US"]
+    assert query(other.url).get("ccy") == ["EUR"], other.url
+
+    # A reload in the first browser: the re-auth cookie may sign in again, or the form comes back.
+    page.reload(wait_until="domcontentloaded")
+    ensure_logged_in(page, "viewer", DEMO_PASSWORDS["viewer"])
+    expect_overview(page, "€")
+    assert selectbox_value(page, "Reporting currency") == "EUR"
+    assert query(page.url).get("ccy") == ["EUR"], page.url
+
+
+@pytest.mark.browser
+def test_logout_returns_to_the_login_form(page, app_server):
+    from playwright.sync_api import expect
+
+    signed_in(page, app_server, "viewer")
+    expect_overview(page, "$")
+
+    click_nav(page, "Log out")
+    expect_login_form(page)
+    expect(page.locator(NAV_LINKS)).to_have_count(0)
+    expect(page.locator(METRIC)).to_have_count(0)
+
+    # Logged out for good: a reload must not sign the browser back in from the cookie.
+    page.reload(wait_until="domcontentloaded")
+    assert not wait_for_login_or_session(page, timeout_ms=4_000), "a reload after logging out signed in again"
+    expect_login_form(page)
+    assert page.locator(METRIC).count() == 0
+
+
+@pytest.mark.browser
+def test_deep_links_need_a_login_on_a_fresh_server(fresh_server, new_page):
+    from playwright.sync_api import expect
+
+    guarded = {"risk": "Risk", "users": "Users", "overview": "Overview"}
+    last = None
+    for path, title in guarded.items():  # /risk is the very first page request this server gets
+        last = new_page()
+        # Logged out, the navigation holds only the login page, so Streamlit may put its "Page not
+        # found" modal over the login form; it is closed whenever it would block an action.
+        close_page_not_found_dialogs(last)
+        goto(last, fresh_server.url(path))
+        expect_login_form(last)
+        last.wait_for_timeout(300)
+        wait_idle(last)
+        seen = seen_content(last)
+        assert title not in seen["h1"], f"/{path} showed its page before login: {seen}"
+        assert seen["metrics"] == 0 and seen["dataframes"] == 0, f"/{path} leaked content: {seen}"
+        assert last.locator(NAV_LINKS).count() == 0
+        assert set(h1_texts(last)) <= {"Cross-Border Ops"}, h1_texts(last)
+
+    # A viewer who signs in and then asks for /users never gets the user admin page.
+    log_in(last, "viewer", DEMO_PASSWORDS["viewer"])
+    expect_overview(last, "$")
+    assert "Users" not in nav_link_texts(last)
+    goto(last, fresh_server.url("users"))
+    ensure_logged_in(last, "viewer", DEMO_PASSWORDS["viewer"])
+    last.wait_for_timeout(300)
+    wait_idle(last)
+    seen = seen_content(last)
+    assert "Users" not in seen["h1"], f"a viewer reached the user admin page: {seen}"
+    assert last.get_by_text("Add a user").count() == 0
+    expect(last.locator("[data-testid=stMain] h1").filter(has_text=re.compile(r"^\s*Users\s*$"))).to_have_count(0)
+    shows_overview = "Overview" in h1_texts(last) and last.locator(METRIC).count() == KPI_CARDS
+    shows_refusal = last.locator("[data-testid=stAlert]").filter(
+        has_text=re.compile(r"needs the admin role|not found", re.I)).count() > 0
+    assert shows_overview or shows_refusal, f"neither the overview nor a refusal: h1={h1_texts(last)}"
