@@ -80,3 +80,20 @@ def test_a_chinese_page_shows_no_untranslated_english(page):
     texts = [functools.reduce(lambda text, value: text.replace(value, ""), data_values, t) for t in _visible_texts(at)]
     leftovers = {text: words for text in texts if (words := _english_words(text))}
     assert leftovers == {}
+
+
+@pytest.mark.usefixtures("_app_env")
+def test_a_users_saved_language_applies_when_the_link_names_none(seeded_url):
+    from core import users
+    from core.db import get_engine, unit_of_work
+
+    with unit_of_work(get_engine(seeded_url)) as s:
+        users.set_language(s, "viewer", "zh")
+    try:
+        at = app_as("viewer")
+        assert not at.exception, [e.value for e in at.exception]
+        assert [t.value for t in at.title] == ["总览"]
+        assert not [w.value for w in at.warning if "Session State" in w.value]
+    finally:
+        with unit_of_work(get_engine(seeded_url)) as s:
+            users.set_language(s, "viewer", "en")

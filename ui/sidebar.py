@@ -14,7 +14,7 @@ import streamlit as st
 
 from core import reference, users
 from core.filters import REPORTING_CURRENCIES, Filters, default_range
-from core.i18n import LANGUAGES
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ui.auth import signed_in_username
 from ui.data import cached, uncached
 from ui.i18n import LANGUAGE_KEY, t
@@ -42,7 +42,8 @@ def language_picker() -> None:
         "🌐",
         options=list(LANGUAGES),
         format_func=LANGUAGES.get,
-        default="en",
+        # A default alongside a value set through session state (the saved language) makes Streamlit warn.
+        default=None if LANGUAGE_KEY in st.session_state else DEFAULT_LANGUAGE,
         key=LANGUAGE_KEY,
         bind="query-params",
         label_visibility="collapsed",
