@@ -60,8 +60,11 @@ def _visible_texts(at: AppTest) -> list[str]:
     return [t for t in texts if t]
 
 
+SKU_CODE = re.compile(r"\b[A-Z]{2,}-\d+\b")  # product codes such as PHN-0503 are data
+
+
 def _english_words(text: str) -> list[str]:
-    words = (w.strip("-") for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", text))
+    words = (w.strip("-") for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", SKU_CODE.sub("", text)))
     return [w for w in words if w not in KEEP_IN_ENGLISH]
 
 
