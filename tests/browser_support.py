@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VENV_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -52,6 +53,8 @@ NAV_LINK_LABELS = f"{NAV_LINKS} {NAV_LABEL_IN_LINK}"
 METRIC = "[data-testid=stMetric]"
 METRIC_VALUE = "[data-testid=stMetricValue]"
 LOGIN_FORM = "[data-testid=stForm]"
+DIALOG = "[data-testid=stDialog]"
+PAGE_NOT_FOUND = "Page not found"
 
 
 # --------------------------------------------------------------------------- chromium / playwright
@@ -126,7 +129,7 @@ class StreamlitServer:
         )
         env.pop("CBO_DEV", None)
         command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable, "-m", "streamlit", "run", "app.py",
             "--server.headless", "true",
             "--server.address", "127.0.0.1",
             "--server.port", str(self.port),
@@ -221,10 +224,6 @@ def click_nav(page, title: str) -> None:
     link = nav_link(page, title)
     link.first.click()
     wait_idle(page)
-
-
-def login_form_count(page) -> int:
-    return page.locator("[data-testid=stTextInput] input").count()
 
 
 def log_in(page, username: str, password: str) -> None:
@@ -322,13 +321,43 @@ def h1_texts(page) -> list[str]:
     return [text.strip() for text in page.locator("[data-testid=stMain] h1").all_inner_texts()]
 
 
-def metric_values(page) -> list[str]:
-    return [text.strip() for text in page.locator(METRIC_VALUE).all_inner_texts()]
-
-
 def gmv_value(page) -> str:
     card = page.locator(METRIC).filter(has=page.locator("[data-testid=stMetricLabel]", has_text="GMV"))
     return card.first.locator(METRIC_VALUE).inner_text().strip()
+
+
+def close_page_not_found_dialogs(page) -> list[str]:
+    """Let Playwright close Streamlit's "Page not found" modal whenever it blocks an action.
+
+    Streamlit shows it (over the login form) when a logged-out browser opens a deep link: the
+    logged-out navigation has only the login page. Returns a list that fills with the texts of
+    the dialogs closed."""
+    closed: list[str] = []
+    dialog = page.locator(f"{DIALOG} [role=dialog]").filter(has_text=PAGE_NOT_FOUND)
+
+    def close(found) -> None:
+        closed.append(found.inner_text().strip())
+        found.get_by_role("button", name="Close").click()
+
+    page.add_locator_handler(dialog, close)
+    return closed
+
+
+def reauth_cookie(server: StreamlitServer, username: str) -> dict:
+    """The re-auth cookie a successful login asks the browser to store, for `context.add_cookies`.
+
+    Signed with the server's CBO_COOKIE_KEY in streamlit-authenticator 0.4.2's format (an HS256
+    JWT of username and exp_date, see CookieModel._token_encode), so the app accepts it. Tests use
+    it where they need a browser that certainly holds the cookie: the app's own set-cookie after a
+    login does not always reach the browser (see test_logout_clears_the_reauth_cookie).
+    """
+    import jwt
+
+    from ui.auth import COOKIE_EXPIRY_DAYS, COOKIE_NAME
+
+    expires = time.time() + COOKIE_EXPIRY_DAYS * 86_400
+    token = jwt.encode({"username": username, "exp_date": expires}, server.cookie_key, algorithm="HS256")
+    return {"name": COOKIE_NAME, "value": token, "url": server.base_url, "expires": expires}
 
 
 # --------------------------------------------------------------------------- what a page ever showed
@@ -395,37 +424,3 @@ class FailureReport:
         for server in item.stash.get(SERVERS_KEY, []):
             report.sections.append((f"streamlit server log ({server.base_url}, {server.log_path})", server.log()))
 
-
-DIALOG = "[data-testid=stDialog]"
-PAGE_NOT_FOUND = "Page not found"
-
-
-def close_page_not_found_dialogs(page) -> list[str]:
-    """Let Playwright close Streamlit's "Page not found" modal whenever it blocks an action.
-
-    Streamlit shows it (over the login form) when a logged-out browser opens a deep link: the
-    logged-out navigation has only the login page. Returns a list that fills with the texts of
-    the dialogs closed."""
-    closed: list[str] = []
-    dialog = page.locator(f"{DIALOG} [role=dialog]").filter(has_text=PAGE_NOT_FOUND)
-
-    def close(found) -> None:
-        closed.append(found.inner_text().strip())
-        found.get_by_role("button", name="Close").click()
-
-    page.add_locator_handler(dialog, close)
-    return closed
-
-
-def dismiss_dialogs(page) -> list[str]:
-    """Close Streamlit's modal dialogs (e.g. "Page not found"), which make the page behind them inert.
-    Returns the texts of the dialogs closed."""
-    texts = []
-    for _ in range(3):
-        dialog = page.locator(f"{DIALOG} [role=dialog]")
-        if not dialog.count():
-            break
-        texts.append(dialog.first.inner_text().strip())
-        dialog.first.get_by_role("button", name="Close").click()
-        page.locator(f"{DIALOG} [role=dialog]").first.wait_for(state="detached", timeout=5_000)
-    return texts
