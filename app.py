@@ -4,6 +4,9 @@ Run with `./bin/run`. Pages are functions (see pages/), so a request that
 reaches a pages/*.py file directly runs nothing. Page modules are named
 `<name>_page.py`, never a url_path: Streamlit runs a pages/ file whose name
 matches the requested path instead of this router, which would show a blank page.
+Until st.navigation has run once in the process, Streamlit treats pages/ as v1 pages, so the very
+first request after a server start, if it is a deep link, shows its "page not found" dialog over
+the login form; the login still guards it and later requests resolve normally.
 """
 
 from __future__ import annotations
