@@ -89,6 +89,19 @@ def chromium_browser() -> Iterator:
 # --------------------------------------------------------------------------- streamlit server
 
 
+def _die_with_parent() -> None:
+    """In the server child, before exec: get SIGTERM when pytest dies (Linux), so a killed or
+    timed-out test run leaves no orphaned `streamlit run` behind."""
+    try:
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -138,7 +151,8 @@ class StreamlitServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         if wait:
             self.wait_healthy()
@@ -241,18 +255,27 @@ def log_in(page, username: str, password: str) -> None:
     wait_idle(page)
 
 
+def has_auth_cookie(page) -> bool:
+    """Whether the browser holds the app's re-auth cookie (the only way a new session signs in by itself)."""
+    from ui.auth import COOKIE_NAME
+
+    return any(cookie["name"] == COOKIE_NAME for cookie in page.context.cookies())
+
+
 def wait_for_login_or_session(page, timeout_ms: int = 8_000) -> bool:
     """After a (re)load: True once the app shows a signed-in session (page links), False if it
-    settles on the login form. streamlit-authenticator may sign a returning browser in from its
-    cookie, one or two reruns after the login form first appeared, so give it time to."""
+    settles on the login form. With its re-auth cookie in the browser, streamlit-authenticator may
+    sign in a rerun or two after the login form first appeared, so that case gets `timeout_ms`."""
+    wait_idle(page, start_ms=0)
+    if not has_auth_cookie(page):
+        return page.locator(NAV_LINKS).count() > 0
     deadline = time.monotonic() + timeout_ms / 1000
-    wait_idle(page)
     while time.monotonic() < deadline:
         if page.locator(NAV_LINKS).count():
-            wait_idle(page)
+            wait_idle(page, start_ms=0)
             return True
         page.wait_for_timeout(200)
-    wait_idle(page)
+    wait_idle(page, start_ms=0)
     return page.locator(NAV_LINKS).count() > 0
 
 

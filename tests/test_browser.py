@@ -16,10 +16,10 @@ from playwright.sync_api import expect
 
 from tests.browser_support import (
     CONTENT_RECORDER,
+    DEMO_PASSWORDS,
     LOGIN_FORM,
     METRIC,
     NAV_LINKS,
-    DEMO_PASSWORDS,
     FailureReport,
     StreamlitServer,
     attach,
@@ -195,7 +195,7 @@ def test_wrong_password_is_refused(page, app_server):
 
     expect(page.locator("[data-testid=stAlert]").filter(has_text=WRONG_PASSWORD_MESSAGE)).to_have_count(1)
     expect_login_form(page)
-    wait_idle(page)
+    wait_idle(page, start_ms=0)
     assert page.locator(NAV_LINKS).count() == 0
     assert page.locator(METRIC).count() == 0
     assert seen_content(page)["metrics"] == 0
@@ -244,7 +244,7 @@ def test_filters_survive_page_switch_and_copied_url(page, new_page, app_server):
     copied = page.url
     assert query(copied).get("ccy") == ["EUR"] and query(copied).get("markets") == ["US"], copied
 
-    # The copied link in another browser: log in there, the filters come with the link.
+    # The copied link in another browser (no session, no cookie): log in there, the filters come along.
     other = new_page()
     goto(other, copied)
     expect_login_form(other)
@@ -252,14 +252,7 @@ def test_filters_survive_page_switch_and_copied_url(page, new_page, app_server):
     expect_overview(other, "€")
     assert selectbox_value(other, "Reporting currency") == "EUR"
     assert multiselect_tags(other, "Markets") == ["US"]
-    assert query(other.url).get("ccy") == ["EUR"], other.url
-
-    # A reload in the first browser: the re-auth cookie may sign in again, or the form comes back.
-    page.reload(wait_until="domcontentloaded")
-    ensure_logged_in(page, "viewer", DEMO_PASSWORDS["viewer"])
-    expect_overview(page, "€")
-    assert selectbox_value(page, "Reporting currency") == "EUR"
-    assert query(page.url).get("ccy") == ["EUR"], page.url
+    assert query(other.url).get("ccy") == ["EUR"] and query(other.url).get("markets") == ["US"], other.url
 
 
 @pytest.mark.browser
@@ -309,35 +302,35 @@ def test_logout_clears_the_reauth_cookie(page, app_server):
 @pytest.mark.browser
 def test_deep_links_need_a_login_on_a_fresh_server(fresh_server, new_page):
     guarded = {"risk": "Risk", "users": "Users", "overview": "Overview"}
-    last = None
+    tab = new_page()  # a fresh context, never signed in: nothing stored between the requests
+    # Logged out, the navigation holds only the login page, so Streamlit may put its "Page not
+    # found" modal over the login form; it is closed whenever it would block an action.
+    close_page_not_found_dialogs(tab)
     for path, title in guarded.items():  # /risk is the very first page request this server gets
-        last = new_page()
-        # Logged out, the navigation holds only the login page, so Streamlit may put its "Page not
-        # found" modal over the login form; it is closed whenever it would block an action.
-        close_page_not_found_dialogs(last)
-        goto(last, fresh_server.url(path))
-        expect_login_form(last)
-        last.wait_for_timeout(300)
-        wait_idle(last)
-        seen = seen_content(last)
+        goto(tab, fresh_server.url(path))
+        expect_login_form(tab)
+        tab.wait_for_timeout(200)
+        wait_idle(tab, start_ms=0)
+        seen = seen_content(tab)
         assert title not in seen["h1"], f"/{path} showed its page before login: {seen}"
         assert seen["metrics"] == 0 and seen["dataframes"] == 0, f"/{path} leaked content: {seen}"
-        assert last.locator(NAV_LINKS).count() == 0
-        assert set(h1_texts(last)) <= {"Cross-Border Ops"}, h1_texts(last)
+        assert tab.locator(NAV_LINKS).count() == 0
+        assert set(h1_texts(tab)) <= {"Cross-Border Ops"}, h1_texts(tab)
+    assert [c["name"] for c in tab.context.cookies() if c["name"] == "cbo_auth"] == []
 
-    # A viewer who signs in and then asks for /users never gets the user admin page.
-    log_in(last, "viewer", DEMO_PASSWORDS["viewer"])
-    expect_overview(last, "$")
-    assert "Users" not in nav_link_texts(last)
-    goto(last, fresh_server.url("users"))
-    ensure_logged_in(last, "viewer", DEMO_PASSWORDS["viewer"])
-    last.wait_for_timeout(300)
-    wait_idle(last)
-    seen = seen_content(last)
+    # A viewer who signs in (on /overview now) and then asks for /users never gets the user admin page.
+    log_in(tab, "viewer", DEMO_PASSWORDS["viewer"])
+    expect_overview(tab, "$")
+    assert "Users" not in nav_link_texts(tab)
+    goto(tab, fresh_server.url("users"))
+    ensure_logged_in(tab, "viewer", DEMO_PASSWORDS["viewer"])
+    tab.wait_for_timeout(200)
+    wait_idle(tab, start_ms=0)
+    seen = seen_content(tab)
     assert "Users" not in seen["h1"], f"a viewer reached the user admin page: {seen}"
-    assert last.get_by_text("Add a user").count() == 0
-    expect(last.locator("[data-testid=stMain] h1").filter(has_text=re.compile(r"^\s*Users\s*$"))).to_have_count(0)
-    shows_overview = "Overview" in h1_texts(last) and last.locator(METRIC).count() == KPI_CARDS
-    shows_refusal = last.locator("[data-testid=stAlert]").filter(
+    assert tab.get_by_text("Add a user").count() == 0
+    expect(tab.locator("[data-testid=stMain] h1").filter(has_text=re.compile(r"^\s*Users\s*$"))).to_have_count(0)
+    shows_overview = "Overview" in h1_texts(tab) and tab.locator(METRIC).count() == KPI_CARDS
+    shows_refusal = tab.locator("[data-testid=stAlert]").filter(
         has_text=re.compile(r"needs the admin role|not found", re.I)).count() > 0
-    assert shows_overview or shows_refusal, f"neither the overview nor a refusal: h1={h1_texts(last)}"
+    assert shows_overview or shows_refusal, f"neither the overview nor a refusal: h1={h1_texts(tab)}"
