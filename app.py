@@ -17,7 +17,7 @@ import streamlit as st
 
 from core.bootstrap import DatabaseUnavailable
 from core.config import dev_mode
-from ui.auth import current_user, demo_note, login_page
+from ui.auth import current_user, demo_note, login_page, sync_login_cookie
 from ui.data import engine
 from ui.i18n import t
 from ui.navigation import pages_for, signed_out_pages
@@ -44,6 +44,7 @@ def main() -> None:
         return
 
     navigation = st.navigation(pages_for(user.role))
+    sync_login_cookie()
     st.sidebar.caption(t("Signed in as {name} ({role})", name=user.display_name, role=t(user.role)))
     filters_sidebar(dt.date.today())
     with st.sidebar:

@@ -454,6 +454,8 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(5), default="en")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Remembered-login cookies issued before this moment are refused (set by Log out and resets).
+    logins_revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 # --- summary tables -------------------------------------------------------------

@@ -210,7 +210,27 @@ def reset_password(session: Session, username: str, new_password: str, *, actor:
     user.password_hash = hash_password(new_password)
     user.is_demo = False  # a changed password is no longer the published demo one
     user.updated_at = _now()
+    user.logins_revoked_at = user.updated_at  # whoever knew the old password may hold its cookie
     _audit(session, actor or "cli", username, "reset_password")
+
+
+def revoke_remembered_logins(session: Session, username: str) -> None:
+    """Refuse every re-auth cookie this user was issued until now, in whichever browser it lives.
+
+    Called on Log out: deleting the cookie happens in the browser and may not get through, and a
+    copied cookie would outlive it anyway.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is not None:
+        user.logins_revoked_at = _now()
+
+
+def remembered_login_valid(session: Session, username: str, issued_at: dt.datetime) -> bool:
+    """Whether a re-auth cookie for `username` issued at `issued_at` (naive UTC) may sign in."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.disabled:
+        return False
+    return user.logins_revoked_at is None or issued_at > user.logins_revoked_at
 
 
 def set_language(session: Session, username: str, language: str) -> None:

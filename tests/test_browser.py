@@ -31,6 +31,7 @@ from tests.browser_support import (
     gmv_value,
     goto,
     h1_texts,
+    has_auth_cookie,
     log_in,
     multiselect_tags,
     nav_link_texts,
@@ -267,36 +268,51 @@ def test_logout_returns_to_the_login_form(page, app_server):
     assert set(h1_texts(page)) <= {"Cross-Border Ops"}, h1_texts(page)
 
 
-LOGOUT_KEEPS_COOKIE = (
-    "App bug: 'Log out' leaves streamlit-authenticator's re-auth cookie (cbo_auth) in the browser, so a "
-    "reload signs the user straight back in. ui/auth.py logout_page() calls authenticator.logout(), whose "
-    "cookie deletion is a CookieManager component that has to run in the browser, and then st.rerun() at "
-    "once, which replaces the component before it runs. (login_page() has the same race: the cookie is "
-    "set after only some logins.)"
-)
+def wait_for_auth_cookie(page, present: bool, timeout_ms: int = 8_000) -> bool:
+    """The cookie is written/deleted by a component in the browser a moment after the run."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while has_auth_cookie(page) != present and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    return has_auth_cookie(page) == present
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LOGOUT_KEEPS_COOKIE)
-def test_logout_clears_the_reauth_cookie(page, app_server):
-    # Only the last check may fail as expected (AssertionError); anything before it is a real failure.
-    try:
-        # A browser holding the re-auth cookie of an earlier login is signed in by it...
-        page.context.add_cookies([reauth_cookie(app_server, "viewer")])
-        goto(page, app_server.url("/"))
-        assert wait_for_login_or_session(page), "the app did not accept its own re-auth cookie"
-        expect_overview(page, "$")
-        # ...and Log out shows the login form.
-        click_nav(page, "Log out")
-        expect_login_form(page)
-        page.reload(wait_until="domcontentloaded")
-        signed_in_again = wait_for_login_or_session(page, timeout_ms=4_000)
-    except AssertionError as exc:
-        pytest.fail(f"setting up the logout check failed: {exc}")
+def test_a_login_is_remembered_across_a_reload(page, app_server):
+    signed_in(page, app_server, "staff")
+    expect_nav(page, PAGES_BY_ROLE["staff"])
+    assert wait_for_auth_cookie(page, present=True), "a form login did not store the re-auth cookie"
 
-    # After Log out, a reload must not sign the browser back in from the cookie.
-    cookies = [c["name"] for c in page.context.cookies()]
-    assert not signed_in_again, f"a reload after logging out signed in again (browser cookies: {cookies})"
+    page.reload(wait_until="domcontentloaded")
+    assert wait_for_login_or_session(page), "a reload after logging in asked for the password again"
+    expect_nav(page, PAGES_BY_ROLE["staff"])
+
+
+@pytest.mark.browser
+def test_logout_deletes_and_revokes_the_reauth_cookie(page, new_page, app_server):
+    # A browser holding the re-auth cookie of an earlier login is signed in by it...
+    cookie = reauth_cookie(app_server, "viewer")
+    page.context.add_cookies([cookie])
+    goto(page, app_server.url("/"))
+    assert wait_for_login_or_session(page), "the app did not accept its own re-auth cookie"
+    expect_overview(page, "$")
+
+    # ...Log out deletes it, and a reload stays signed out.
+    click_nav(page, "Log out")
+    expect_login_form(page)
+    assert wait_for_auth_cookie(page, present=False), "Log out left the re-auth cookie in the browser"
+    page.reload(wait_until="domcontentloaded")
+    assert not wait_for_login_or_session(page, timeout_ms=4_000), "a reload after Log out signed in again"
+    expect_login_form(page)
+
+    # A copy of the cookie kept elsewhere (another browser, a stolen cookie) no longer signs in either,
+    # and that browser is told to forget it.
+    elsewhere = new_page()
+    elsewhere.context.add_cookies([cookie])
+    goto(elsewhere, app_server.url("/"))
+    assert not wait_for_login_or_session(elsewhere, timeout_ms=4_000), "a revoked cookie signed in"
+    expect_login_form(elsewhere)
+    assert elsewhere.locator(NAV_LINKS).count() == 0
+    assert wait_for_auth_cookie(elsewhere, present=False), "the revoked cookie was not deleted"
 
 
 @pytest.mark.browser

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from core import users
@@ -67,6 +69,34 @@ def test_disabled_user_loses_access_at_once(people):
         assert "manager" not in users.authenticator_credentials(s)["usernames"]
         with pytest.raises(users.PermissionDenied):
             users.authorize(s, "manager", "viewer")
+
+
+LONG_AGO = dt.datetime(2020, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("action", "username", "cookie_issued", "valid"),
+    [
+        (None, "viewer", "before", True),  # never logged out: any unexpired cookie signs in
+        ("logout", "viewer", "before", False),  # Log out refuses the cookies issued until then
+        ("logout", "viewer", "after", True),  # ...but not the next login's cookie
+        ("logout", "staff", "before", True),  # only the user who logged out is affected
+        ("reset", "viewer", "before", False),  # a password reset refuses the old cookies too
+        ("disable", "viewer", "after", False),  # a disabled account never signs in by cookie
+        (None, "nobody", "before", False),
+    ],
+)
+def test_remembered_logins_are_refused_after_logout(people, action, username, cookie_issued, valid):
+    with unit_of_work(people) as s:
+        if action == "logout":
+            users.revoke_remembered_logins(s, "viewer")
+        elif action == "reset":
+            users.reset_password(s, "viewer", "a-new-secret", actor="admin")
+        elif action == "disable":
+            users.set_disabled(s, "viewer", True, actor="admin")
+    issued = LONG_AGO if cookie_issued == "before" else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with unit_of_work(people) as s:
+        assert users.remembered_login_valid(s, username, issued) is valid
 
 
 def test_reset_password_replaces_the_demo_password(people):

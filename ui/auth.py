@@ -6,6 +6,10 @@ browser session, so disabling a user or lowering a role takes effect at once.
 
 from __future__ import annotations
 
+import datetime as dt
+
+import extra_streamlit_components as stx
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
@@ -19,6 +23,10 @@ from ui.i18n import t
 ROLE_NAMES = (N_("viewer"), N_("staff"), N_("manager"), N_("admin"))  # shown with t(role)
 COOKIE_NAME = "cbo_auth"
 COOKIE_EXPIRY_DAYS = 7
+# Cookie work the browser still has to do. The cookie is written and deleted by a component in
+# the browser, which only runs if the script run that renders it ends normally; login and logout
+# rerun at once, so the next run (which does end normally) does it instead.
+_COOKIE_TODO = "_cbo_cookie_todo"
 
 
 def _authenticator() -> stauth.Authenticate:
@@ -74,10 +82,66 @@ def demo_note() -> None:
                   "before real data goes in."), icon=":material/warning:")
 
 
+def _cookie_issued_at(token: str) -> tuple[str, dt.datetime] | None:
+    """(username, issue time in naive UTC) of an unexpired re-auth cookie we signed, else None.
+
+    streamlit-authenticator 0.4.2 signs {"username", "exp_date"} with HS256 and sets
+    exp_date = issue time + expiry days, so the issue time is derived from it.
+    """
+    try:
+        claims = jwt.decode(token, cookie_key(), algorithms=["HS256"])
+        expires = float(claims["exp_date"])
+        username = str(claims["username"])
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
+    if expires <= dt.datetime.now().timestamp():
+        return None
+    issued = dt.datetime.fromtimestamp(expires, dt.UTC) - dt.timedelta(days=COOKIE_EXPIRY_DAYS)
+    return username, issued.replace(tzinfo=None)
+
+
+def _refuse_revoked_cookie() -> None:
+    """Before the authenticator reads the cookie: ignore it (and delete it) if Log out, a password
+    reset or disabling the account revoked it since it was issued."""
+    token = st.context.cookies.get(COOKIE_NAME)
+    if not token or st.session_state.get("logout"):
+        return
+    claims = _cookie_issued_at(token)
+    if claims is None or not uncached(users.remembered_login_valid, *claims):
+        st.session_state["logout"] = True  # streamlit-authenticator then ignores the cookie
+        st.session_state[_COOKIE_TODO] = "delete"
+
+
+def _remember_login_token(username: str) -> tuple[str, dt.datetime]:
+    expires = dt.datetime.now() + dt.timedelta(days=COOKIE_EXPIRY_DAYS)
+    claims = {"username": username, "exp_date": expires.timestamp()}
+    return jwt.encode(claims, cookie_key(), algorithm="HS256"), expires
+
+
+def sync_login_cookie() -> None:
+    """Write or delete the re-auth cookie that login or logout asked for (see _COOKIE_TODO)."""
+    todo = st.session_state.pop(_COOKIE_TODO, None)
+    if todo is None:
+        return
+    cookies = stx.CookieManager(key="cbo_cookie_manager")
+    username = signed_in_username()
+    if todo == "set" and username:
+        token, expires = _remember_login_token(username)
+        cookies.set(COOKIE_NAME, token, key="cbo_cookie_set", expires_at=expires)
+    elif todo == "delete":
+        try:
+            cookies.delete(COOKIE_NAME, key="cbo_cookie_delete")
+        except KeyError:  # the component has not reported the browser's cookies yet: nothing to forget
+            pass
+
+
 def login_page() -> None:
     st.title(t("Cross-Border Ops"))
     st.caption(t("Operations dashboard: markets, products, logistics, payments, service and risk."))
     demo_note()
+    _refuse_revoked_cookie()
+    sync_login_cookie()
+    signs_in_by_cookie = COOKIE_NAME in st.context.cookies and not st.session_state.get("logout")
     authenticator = _authenticator()
     fields = {"Form name": t("Log in"), "Username": t("Username"), "Password": t("Password"), "Login": t("Log in")}
     try:
@@ -87,13 +151,17 @@ def login_page() -> None:
         return
     status = st.session_state.get("authentication_status")
     if status:
+        if not signs_in_by_cookie:
+            st.session_state[_COOKIE_TODO] = "set"
         st.rerun()
     elif status is False:
         st.error(t("Username or password is incorrect."))
 
 
 def logout_page() -> None:
-    authenticator = _authenticator()
-    if st.session_state.get("authentication_status"):
-        authenticator.logout(location="unrendered")
+    username = signed_in_username()
+    if username:
+        uncached(users.revoke_remembered_logins, username)
+        _authenticator().logout(location="unrendered")
+        st.session_state[_COOKIE_TODO] = "delete"
     st.rerun()
