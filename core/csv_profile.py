@@ -10,6 +10,7 @@ count (rows), sum, mean or median of a numeric column. Date columns used for gro
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 MEASURES = ("count", "sum", "mean", "median")
 DATE_BUCKETS = {"day": "D", "week": "W", "month": "M"}
 TOP_VALUES = 5
+PROFILE_COLUMNS = ("column", "type", "missing_share", "distinct", "min", "max", "mean", "top_values")
 
 
 def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -29,7 +31,7 @@ def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
         return pa.array(series.astype("object").where(series.notna(), None).tolist())
 
 
-def _top(values) -> tuple[int, str]:
+def _top(values: pa.Array | pa.ChunkedArray) -> tuple[int, str]:
     """Distinct non-missing values, and the most frequent ones with their counts (one hash pass)."""
     counts = pc.value_counts(values)
     if values.null_count:
@@ -42,31 +44,53 @@ def _top(values) -> tuple[int, str]:
                                                                     picked.field("counts").to_pylist()))
 
 
+def _distinct_by_sorting(values: pa.Array | pa.ChunkedArray) -> int:
+    """Distinct non-missing timestamps: numpy's vectorised sort beats Arrow's hash table about fivefold on a
+    million mostly-unique values, and dates need no top values, which only the hash pass gives."""
+    if not pa.types.is_timestamp(values.type):
+        return int(pc.count_distinct(values, mode="only_valid").as_py())
+    present = values.drop_null()
+    if not len(present):
+        return 0
+    ordered = np.sort(present.cast(pa.int64()).to_numpy())
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
+
+
+def _without_nan(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """NaN is missing too (pandas float columns); nulls in its place keep it out of counts and statistics."""
+    if not pa.types.is_floating(values.type):
+        return values
+    nan = pc.is_nan(values)
+    return pc.if_else(nan, pa.scalar(None, values.type), values) if pc.any(nan).as_py() else values
+
+
+def _column_profile(name: str, kind: str, values: pa.Array | pa.ChunkedArray, total: int) -> dict:
+    values = _without_nan(values)
+    row = {"column": name, "type": kind, "missing_share": values.null_count / total if total else 0.0,
+           "distinct": 0, "min": None, "max": None, "mean": None, "top_values": ""}
+    if kind == "datetime":
+        row["distinct"] = _distinct_by_sorting(values)
+    else:
+        row["distinct"], row["top_values"] = _top(values)
+    if kind in ("integer", "number", "datetime") and len(values) > values.null_count:
+        stats = pc.min_max(values)
+        row.update(min=_plain(stats["min"].as_py()), max=_plain(stats["max"].as_py()))
+        if kind != "datetime":
+            row["mean"] = _plain(pc.mean(values).as_py())
+    return row
+
+
 def profile(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    rows = []
+    """One row per column. Arrow's kernels release the GIL, so columns are profiled on all cores at once:
+    a million-row upload has a hash pass per column and one core would leave the others idle. The columns
+    are taken out of the frame here, in one thread, as pandas makes no thread-safety promise."""
     total = len(frame)
-    for name in frame.columns:
-        kind = kinds.get(name, "text")
-        values = _arrow(frame[name])
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        missing = values.null_count
-        if pa.types.is_floating(values.type):
-            missing += int(pc.sum(pc.is_nan(values)).as_py() or 0)
-            values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
-        row = {"column": name, "type": kind, "missing_share": missing / total if total else 0.0,
-               "distinct": 0, "min": None, "max": None, "mean": None, "top_values": ""}
-        if kind == "datetime":
-            row["distinct"] = int(pc.count_distinct(values, mode="only_valid").as_py())
-        else:
-            row["distinct"], row["top_values"] = _top(values)
-        if kind in ("integer", "number", "datetime") and len(values) > values.null_count:
-            stats = pc.min_max(values)
-            row.update(min=_plain(stats["min"].as_py()), max=_plain(stats["max"].as_py()))
-            if kind != "datetime":
-                row["mean"] = _plain(pc.mean(values).as_py())
-        rows.append(row)
-    out = pd.DataFrame(rows)
+    names = list(frame.columns)
+    jobs = zip(names, [kinds.get(n, "text") for n in names], [_arrow(frame[n]) for n in names], [total] * len(names))
+    workers = max(1, min(len(names), pa.cpu_count()))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        rows = list(pool.map(lambda job: _column_profile(*job), jobs))
+    out = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     for column in ("min", "max", "mean"):
         out[column] = out[column].astype("object").map(
             lambda v: "" if v is None or (isinstance(v, float) and v != v) else _fmt(v)).astype("string")
