@@ -354,7 +354,7 @@ def read_table(data: bytes, dialect: Dialect, file_name: str, *, infer: bool = F
 
     def read(column_types: dict) -> pa.Table:
         return pacsv.read_csv(
-            io.BytesIO(payload),
+            pa.BufferReader(payload),  # Arrow reads it in place; a Python file object would copy
             read_options=pacsv.ReadOptions(skip_rows=dialect.header_row, block_size=8 << 20),
             parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, invalid_row_handler=on_invalid,
                                              newlines_in_values=newlines),
@@ -429,12 +429,27 @@ def _clean(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.is_in(column, value_set=pa.array(NULL_TOKENS)), pa.scalar(None, pa.string()), column)
 
 
-def _sample(values: pa.ChunkedArray, size: int = 500) -> list[str]:
-    present = values.drop_null()
-    if len(present) <= size:
-        return present.to_pylist()
-    step = len(present) // size
-    return present.take(pa.array(np.arange(0, len(present), step)[:size])).to_pylist()
+def _sample(values: pa.ChunkedArray | pa.Array, size: int = 500) -> list[str]:
+    """Up to `size` evenly spaced non-null cells, picked by row number: dropping the nulls or taking from a
+    chunked column would first copy the whole million-cell column."""
+    present = len(values) - values.null_count
+    if present <= size:
+        return values.drop_null().to_pylist()
+    rows = np.arange(0, present, present // size)[:size]  # ranks among the non-null cells
+    if values.null_count:
+        rows = np.flatnonzero(pc.is_valid(values).to_numpy(zero_copy_only=False))[rows]
+    return _take_rows(values, rows)
+
+
+def _take_rows(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> list:
+    """Cells at sorted row numbers, taken chunk by chunk."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    starts = np.cumsum([0] + [len(c) for c in chunks])
+    owner = np.searchsorted(starts, rows, side="right") - 1
+    out = []
+    for index in np.unique(owner):
+        out.extend(chunks[index].take(pa.array(rows[owner == index] - starts[index])).to_pylist())
+    return out
 
 
 def _number_kind(sample: list[str], decimal: str) -> str | None:

@@ -1,5 +1,5 @@
 """The fast paths behind a million-row upload (issue 8): column profiles computed on Arrow in threads, distinct
-dates counted by sorting. Each must give exactly what the plain way gives."""
+dates counted by sorting, samples picked by row number. Each must give exactly what the plain way gives."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from core import csv_profile
+from core import csv_detect, csv_profile
 
 TINY = pd.DataFrame({
     "market": ["US", "US", "DE", None, "US", "DE"],
@@ -63,3 +63,25 @@ def _stamps(*values) -> pa.Array:
 ], ids=["duplicates-and-nulls", "all-null", "empty", "all-distinct", "chunked", "date32", "text"])
 def test_distinct_by_sorting_equals_arrow_count_distinct(values):
     assert csv_profile._distinct_by_sorting(values) == pc.count_distinct(values, mode="only_valid").as_py()
+
+
+def _naive_sample(values, size):
+    present = values.drop_null()
+    if len(present) <= size:
+        return present.to_pylist()
+    return present.take(pa.array(np.arange(0, len(present), len(present) // size)[:size])).to_pylist()
+
+
+_CELLS = [None if i % 7 == 3 or 40 <= i < 90 else f"v{i}" for i in range(1000)]
+
+
+@pytest.mark.parametrize(("values", "size"), [
+    (pa.chunked_array([_CELLS[:100], _CELLS[100:101], _CELLS[101:600], [], _CELLS[600:]]), 37),
+    (pa.chunked_array([_CELLS]), 500),
+    (pa.array(_CELLS), 10),
+    (pa.chunked_array([[f"x{i}" for i in range(300)], [f"y{i}" for i in range(700)]]), 500),  # no nulls
+    (pa.chunked_array([[None] * 500, ["a", "b"]], pa.string()), 500),  # fewer present cells than the sample size
+    (pa.chunked_array([], pa.string()), 500),
+], ids=["nulls-across-chunks", "one-chunk", "plain-array", "no-nulls", "mostly-null", "empty"])
+def test_sample_picks_the_same_cells_as_dropping_nulls_first(values, size):
+    assert csv_detect._sample(values, size) == _naive_sample(values, size)
