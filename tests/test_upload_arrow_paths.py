@@ -85,3 +85,45 @@ _CELLS = [None if i % 7 == 3 or 40 <= i < 90 else f"v{i}" for i in range(1000)]
 ], ids=["nulls-across-chunks", "one-chunk", "plain-array", "no-nulls", "mostly-null", "empty"])
 def test_sample_picks_the_same_cells_as_dropping_nulls_first(values, size):
     assert csv_detect._sample(values, size) == _naive_sample(values, size)
+
+
+def _reference_top(values) -> tuple[int, str]:
+    """The plain way: value_counts, then a stable descending sort of the counts."""
+    counts = pc.value_counts(values)
+    if values.null_count:
+        counts = counts.filter(pc.is_valid(counts.field("values")))
+    order = pc.array_sort_indices(counts.field("counts"), order="descending")[:csv_profile.TOP_VALUES]
+    picked = counts.take(order)
+    return len(counts), ", ".join(f"{csv_profile._fmt(v)} ({c})" for v, c in zip(picked.field("values").to_pylist(),
+                                                                               picked.field("counts").to_pylist()))
+
+
+_REFS = [f"B-{i:04d}" for i in range(3000)]
+
+
+@pytest.mark.parametrize(("values", "in_order"), [
+    (pa.array(_REFS), True),  # sequential references, each once: the first five rows
+    (pa.chunked_array([_REFS[:1000], [None, "B-1000", "B-1000"], _REFS[1001:2000] + [None], _REFS[2000:]]), True),
+    (pa.array(["a", "a", "b", "b", "b", "c", "d", "d", "d", "e", "f", "g"]), True),  # ties at the cut-off
+    (pa.array([None, None, "x"]), True),
+    (pa.array([], pa.string()), True),
+    (pa.array(_REFS[::-1]), False),
+    (pa.array(_REFS[:5000] + ["A-0000"]), False),  # in order in the first rows only
+    (pa.array(["d", "a", "d", "c", "a", "b", "b", None, "e", "f", "e"]), False),
+    (pa.array([3, 1, 3, 2, 2, 2, None]), False),  # not text
+    (pa.array([1.5, 0.5, 1.5, 2.0]), False),
+], ids=["sequential", "chunked-nulls-duplicates", "runs-with-ties", "mostly-null", "empty", "descending",
+        "out-of-order-late", "shuffled-text", "integers", "floats"])
+def test_top_values_equal_value_counts_sorted_by_count(values, in_order):
+    assert (csv_profile._run_groups(values) is not None) == in_order
+    assert csv_profile._top(values) == _reference_top(values)
+
+
+@pytest.mark.parametrize("counts", [
+    [1] * 20, [5, 1, 5, 1, 5, 2, 5, 5, 5], [9, 1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 3], [], [1, 1, 1, 1, 1],
+    [4, 4, 3, 3, 3, 3, 2, 1],
+])
+def test_most_frequent_is_a_stable_descending_sort(counts):
+    counts = np.array(counts, dtype=np.int64)
+    expected = np.argsort(-counts, kind="stable")[:csv_profile.TOP_VALUES]
+    assert csv_profile._most_frequent(counts, csv_profile.TOP_VALUES).tolist() == expected.tolist()
