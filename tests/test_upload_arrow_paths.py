@@ -4,6 +4,7 @@ dates counted by sorting, samples picked by row number. Each must give exactly w
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import pandas as pd
@@ -127,3 +128,37 @@ def test_most_frequent_is_a_stable_descending_sort(counts):
     counts = np.array(counts, dtype=np.int64)
     expected = np.argsort(-counts, kind="stable")[:csv_profile.TOP_VALUES]
     assert csv_profile._most_frequent(counts, csv_profile.TOP_VALUES).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("items", [[], [3], list(range(40)), [0.02, 0.0, 0.01, 0.0]],
+                         ids=["none", "one", "many", "slow-first"])
+def test_in_threads_keeps_the_order_of_the_items(items):
+    def slow_identity(item):
+        time.sleep(item if isinstance(item, float) else 0)
+        return item
+
+    assert list(csv_detect.in_threads(slow_identity, items)) == items
+
+
+_MIXED = pa.table({
+    "ref": pa.chunked_array([["A-1", "A-2"], ["A-3", None]]),
+    "amount": pa.chunked_array([["1,5", "2"], [None, "1.003,25"]]),  # decimal comma
+    "qty": pa.chunked_array([[1, 2], [None, 4]], pa.int64()),
+    "when": pa.chunked_array([["21.02.2020", "22.02.2020"], [None, "23.02.2020"]]),
+    "paid": pa.chunked_array([["yes", "no"], ["yes", None]]),
+    "at": pa.chunked_array([[dt.datetime(2020, 1, 1), None], [dt.datetime(2020, 1, 2), None]], pa.timestamp("s")),
+})
+
+
+@pytest.mark.parametrize(("name", "kind", "date_format", "unparsed"), [
+    ("ref", "text", None, 0), ("amount", "number", None, 0), ("qty", "integer", None, 0),
+    ("when", "datetime", "%d.%m.%Y", 0), ("paid", "boolean", None, 0), ("at", "datetime", None, 0),
+])
+def test_columns_typed_in_threads_equal_one_by_one(name, kind, date_format, unparsed):
+    seen = []
+    frame, kinds, formats, failed = csv_detect.type_columns(_MIXED, ",", seen.append)
+    alone = csv_detect._type_column(_MIXED.column(name), ",")
+    assert (kinds[name], formats.get(name), failed[name]) == (alone.kind, alone.date_format, alone.unparsed) \
+        == (kind, date_format, unparsed)
+    pd.testing.assert_series_equal(frame[name], alone.series, check_names=False)
+    assert list(frame.columns) == _MIXED.column_names and seen == [(i + 1) / 6 for i in range(6)]
