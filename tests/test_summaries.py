@@ -1,0 +1,265 @@
+"""Summary tables on a hand-made dataset small enough to work every row out on paper (core.summaries).
+
+The dataset (March 2026; product 1, warehouse 1, USD at 1.0):
+  order 1  Mar 2  US amazon   gmv 100  revenue 80  cogs 30  completed, first order      customer 1 (since Mar 2)
+  order 2  Mar 2  US amazon   gmv  50  revenue 40  cogs 20  refunded 50                customer 1
+  order 3  Mar 2  US amazon   gmv  70  revenue 60  cogs 25  cancelled
+  order 4  Mar 3  DE shopify  gmv  30  revenue 25  cogs 10  completed                  customer 2 (since Feb 10)
+  shipments: order 1 DHL Mar 3 09:00 -> Mar 6 15:00 (3.25 days, promised 5) cost 8
+             order 2 DHL Mar 3 09:00 -> Mar 10 15:00 (7.25 days, promised 5) cost 6
+             order 4 UPS Mar 4, lost, dispatched late, cost 5
+  returns:   order 2 damaged, Mar 12, refund 50, return shipping 4, not restockable (unit cost 20)
+             order 1 changed_mind, Mar 12, refund 0, return shipping 3, restockable
+  payments (US shopify card stripe, 10 USD each):
+             P1 Mar 2 succeeded, paid out Mar 9 at 1.1 USD per USD-unit; P2 Mar 2 declined (insufficient_funds)
+             P3 Mar 3 succeeded, disputed Mar 20 (fraudulent); P4 Mar 3 succeeded, reported as fraud
+  tickets (email, where_is_my_order, en, opened 08:00):
+             T1 Mar 2 US csat 5, answered after 2.5 h, resolved after 100 h
+             T2 Mar 2 US no csat, answered after 31 h
+             T3 Mar 3 DE csat 1, answered after 0.5 h
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import summaries
+from core.db import unit_of_work
+from core.models import (
+    Customer,
+    DailyDelivery,
+    DailyDisputes,
+    DailyPaymentOutcomes,
+    DailyPayments,
+    DailyProductDemand,
+    DailyReturns,
+    DailySales,
+    DailySettlements,
+    DailyTickets,
+    DailyTicketStats,
+    DailyTicketTimes,
+    DailyTransit,
+    Market,
+    MonthlyCohorts,
+    MonthlyOrderValues,
+    MonthlySkuReturns,
+    MonthlySkuSales,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentsInTransit,
+    Return,
+    Ticket,
+)
+from tests import factories as f
+
+MAR = dt.date(2026, 3, 1)
+FEB = dt.date(2026, 2, 1)
+D1, D2 = dt.date(2026, 3, 2), dt.date(2026, 3, 3)
+WIMO = "where_is_my_order"
+
+
+def _day(day: int) -> dt.date:
+    return dt.date(2026, 3, day)
+
+
+def _payment(s: Session, ref: str, day: dt.date, *, settled: dt.date | None = None, **changes) -> None:
+    f.card_payment(s, ref, 4, day, status=changes.pop("status", "succeeded"), fraud=changes.pop("fraud", False))
+    s.flush()
+    if settled is not None:
+        changes.update(settled_on=settled, settled_usd_per_unit=1.1)
+    if changes:
+        s.execute(update(Payment).where(Payment.payment_ref == ref).values(**changes))
+
+
+def _ticket(s: Session, ref: str, day: dt.date, market: str, csat: int | None, response_hours: float,
+            resolution_hours: float | None = None) -> None:
+    f.ticket(s, ref, day, market, csat, response_hours)
+    s.flush()
+    if resolution_hours is not None:
+        opened = dt.datetime.combine(day, dt.time(8))
+        s.execute(update(Ticket).where(Ticket.ticket_ref == ref)
+                  .values(resolved_at=opened + dt.timedelta(hours=resolution_hours)))
+
+
+def _return(s: Session, order_id: int, reason: str, refund: str, shipping: str, restockable: bool) -> None:
+    s.add(Return(order_id=order_id, product_id=1, quantity=1, reason=reason, requested_on=_day(12),
+                 refund_usd=Decimal(refund), return_shipping_usd=Decimal(shipping), restockable=restockable))
+
+
+def build(s: Session) -> None:
+    f.reference_rows(s)
+    s.add_all([Customer(id=1, customer_ref="c1", market_code="US", first_order_on=D1),
+               Customer(id=2, customer_ref="c2", market_code="DE", first_order_on=dt.date(2026, 2, 10))])
+    s.flush()
+    f.order(s, 1, D1, "US", 1, "100", "80", "30", first=True)
+    f.order(s, 2, D1, "US", 1, "50", "40", "20", status="refunded", refunded="50")
+    f.order(s, 3, D1, "US", 1, "70", "60", "25", status="cancelled")
+    f.order(s, 4, D2, "DE", 2, "30", "25", "10")
+    s.flush()
+    s.execute(update(Order).where(Order.id.in_((1, 2))).values(customer_id=1))
+    s.execute(update(Order).where(Order.id == 4).values(customer_id=2))
+    f.shipment(s, 1, D2, _day(6), 5, "8")
+    f.shipment(s, 2, D2, _day(10), 5, "6")
+    f.shipment(s, 4, _day(4), None, 5, "5", carrier="UPS", status="lost", late_dispatch=True)
+    _return(s, 2, "damaged", "50", "4", restockable=False)
+    _return(s, 1, "changed_mind", "0", "3", restockable=True)
+    _payment(s, "P1", D1, settled=_day(9))
+    _payment(s, "P2", D1, status="declined", decline_reason="insufficient_funds")
+    _payment(s, "P3", D2, disputed_on=_day(20), dispute_reason="fraudulent")
+    _payment(s, "P4", D2, fraud=True)
+    _ticket(s, "T1", D1, "US", 5, 2.5, resolution_hours=100)
+    _ticket(s, "T2", D1, "US", None, 31)
+    _ticket(s, "T3", D2, "DE", 1, 0.5)
+    s.flush()
+
+
+def _normalised(row) -> tuple:
+    return tuple(round(float(v), 6) if isinstance(v, (float, Decimal)) else v for v in row)
+
+
+def rows(s: Session, model) -> list[tuple]:
+    return sorted(_normalised(r) for r in s.execute(select(model.__table__)).all())
+
+
+def _expected(model, *expected: tuple) -> list[tuple]:
+    return sorted(_normalised(r) for r in expected)
+
+
+# Each case lists the rows in the table's column order (see core/models.py), worked out from the docstring.
+CASES = {
+    # day, market, channel, orders, units, new_customers, gmv, net_revenue, cogs, shipping, refunds,
+    # refunded_orders, cancelled_orders -- the cancelled order counts only as cancelled
+    DailySales: [(D1, "US", 1, 2, 2, 1, 150, 120, 50, 14, 50, 1, 1),
+                 (D2, "DE", 2, 1, 1, 0, 30, 25, 10, 5, 0, 0, 0)],
+    # ship day, market, channel, carrier, service, shipments, delivered, on_time, lost, returned_to_sender,
+    # late_dispatch, valid_tracking, transit_days_sum (3 + 7 whole days), cost
+    DailyDelivery: [(D2, "US", 1, "DHL", "dhl_express", 2, 2, 1, 0, 0, 0, 2, 10, 14),
+                    (_day(4), "DE", 2, "UPS", "dhl_express", 1, 0, 0, 1, 0, 1, 1, 0, 5)],
+    # ship day, market, channel, carrier, transit_days, delivered, on_time
+    DailyTransit: [(D2, "US", 1, "DHL", 3, 1, 1), (D2, "US", 1, "DHL", 7, 1, 0)],
+    # order day, warehouse, product, units
+    DailyProductDemand: [(D1, 1, 1, 2), (D2, 1, 1, 1)],
+    # month, product, market, channel, orders, repeat_orders, units, sales, net_revenue, cogs, returned_units
+    MonthlySkuSales: [(MAR, 1, "US", 1, 2, 1, 2, 150, 120, 50, 2), (MAR, 1, "DE", 2, 1, 1, 1, 30, 25, 10, 0)],
+    # month, market, channel, band (lower edge), orders, gmv
+    MonthlyOrderValues: [(MAR, "US", 1, 50, 1, 50), (MAR, "US", 1, 100, 1, 100), (MAR, "DE", 2, 30, 1, 30)],
+    # day, market, channel, method, gateway, attempts, succeeded, declined, disputed, fraud, amount, fee, refunded
+    DailyPayments: [(D1, "US", 2, "card", "stripe", 2, 1, 1, 0, 0, 10, 0, 0),
+                    (D2, "US", 2, "card", "stripe", 2, 2, 0, 1, 1, 20, 0, 0)],
+    # day, market, channel, method, gateway, card_country, decline_reason, attempts, succeeded
+    DailyPaymentOutcomes: [(D1, "US", 2, "card", "stripe", "", "", 1, 1),
+                           (D1, "US", 2, "card", "stripe", "", "insufficient_funds", 1, 0),
+                           (D2, "US", 2, "card", "stripe", "", "", 2, 2)],
+    # day raised (dispute day, else attempt day), market, channel, method, gateway, reason, disputes, fraud, amount
+    DailyDisputes: [(_day(20), "US", 2, "card", "stripe", "fraudulent", 1, 0, 10),
+                    (D2, "US", 2, "card", "stripe", "", 0, 1, 10)],
+    # payout day, market, channel, method, gateway, currency, payments, local, usd, settled_usd, fee, lag days
+    DailySettlements: [(_day(9), "US", 2, "card", "stripe", "USD", 1, 10, 10, 11, 0, 7)],
+    # attempt day, market, channel, method, gateway, currency, payments, local, usd, fee
+    PaymentsInTransit: [(D2, "US", 2, "card", "stripe", "USD", 2, 20, 20, 0)],
+    # day, market, channel, reason, tickets, csat_sum, csat_count, first_response_hours_sum, responded
+    DailyTickets: [(D1, "US", "email", WIMO, 2, 5, 1, 33.5, 2), (D2, "DE", "email", WIMO, 1, 1, 1, 0.5, 1)],
+    # day, market, channel, reason, language, tickets, responded, resolved, csat_sum, csat_count
+    DailyTicketStats: [(D1, "US", "email", WIMO, "en", 2, 2, 1, 5, 1), (D2, "DE", "email", WIMO, "en", 1, 1, 0, 1, 1)],
+    # day, market, channel, language, measure, bucket (lower edge, hours), tickets: 2.5 h -> 2, 31 h -> 30
+    # (two-hourly from 24 h), 0.5 h -> 0, 100 h -> 96; T2 and T3 are not resolved
+    DailyTicketTimes: [(D1, "US", "email", "en", "first_response", 2, 1),
+                       (D1, "US", "email", "en", "first_response", 30, 1),
+                       (D1, "US", "email", "en", "resolution", 96, 1),
+                       (D2, "DE", "email", "en", "first_response", 0, 1)],
+    # request day, market, channel, reason, returns, units, refund, return shipping, unsellable (unit cost 20)
+    DailyReturns: [(_day(12), "US", 1, "changed_mind", 1, 1, 0, 3, 0), (_day(12), "US", 1, "damaged", 1, 1, 50, 4, 20)],
+    # order month, market, channel, product, units_sold, units_returned, refund, return shipping, unsellable
+    MonthlySkuReturns: [(MAR, "US", 1, 1, 2, 2, 50, 7, 20), (MAR, "DE", 2, 1, 1, 0, 0, 0, 0)],
+    # cohort month, month, market, customers, orders (customer 1 placed two live orders)
+    MonthlyCohorts: [(MAR, MAR, "US", 1, 2), (FEB, MAR, "DE", 1, 1)],
+}
+
+
+def _non_empty(s: Session) -> set[str]:
+    return {model.__tablename__ for model in CASES if rows(s, model)}
+
+
+@pytest.fixture
+def dataset(engine):
+    with unit_of_work(engine) as s:
+        build(s)
+    return engine
+
+
+@pytest.mark.parametrize("model", list(CASES), ids=lambda model: model.__tablename__)
+def test_refresh_all_writes_the_hand_worked_rows(dataset, model):
+    with unit_of_work(dataset) as s:
+        summaries.refresh_all(s)
+    with unit_of_work(dataset) as s:
+        assert rows(s, model) == _expected(model, *CASES[model])
+
+
+@pytest.mark.parametrize("model", list(CASES), ids=lambda model: model.__tablename__)
+def test_refreshing_twice_gives_the_same_rows(dataset, model):
+    with unit_of_work(dataset) as s:
+        summaries.refresh_all(s)
+        summaries.refresh_all(s)
+        assert rows(s, model) == _expected(model, *CASES[model])
+
+
+def test_refresh_all_counts_the_rows_it_wrote(dataset):
+    with unit_of_work(dataset) as s:
+        counts = summaries.refresh_all(s)
+    assert {model.__tablename__: counts[model.__tablename__] for model in CASES} == {
+        model.__tablename__: len(expected) for model, expected in CASES.items()}
+
+
+def test_a_range_refresh_rewrites_its_days_only(dataset):
+    with unit_of_work(dataset) as s:
+        summaries.refresh_all(s)
+        s.execute(update(Order).where(Order.id.in_((1, 4))).values(gmv_usd=Decimal("1000")))
+        summaries.refresh_all(s, D2, D2)
+        gmv = dict(s.execute(select(DailySales.day, DailySales.gmv_usd)).all())
+    assert gmv == {D1: 150, D2: 1000}  # order 1 (Mar 2) changed too, but Mar 2 was outside the range
+
+
+def test_an_order_with_two_lines_and_two_shipments_counts_each_once(engine):
+    with unit_of_work(engine) as s:
+        f.reference_rows(s)
+        f.order(s, 1, D1, "US", 1, "100", "80", "30")
+        s.flush()
+        s.add(OrderLine(order_id=1, product_id=1, quantity=3, unit_price=Decimal("10"), line_total=Decimal("30"),
+                          revenue_usd=Decimal("20"), cogs_usd=Decimal("9")))
+        f.shipment(s, 1, D2, None, 5, "8", status="in_transit")
+        f.shipment(s, 1, D2, None, 5, "2", status="in_transit")
+        s.flush()
+        summaries.refresh_daily_sales(s)
+        # orders, units, new_customers, gmv, net_revenue, cogs, shipping
+        assert [r[3:10] for r in rows(s, DailySales)] == [(1, 4, 0, 100, 100, 39, 10)]
+
+
+def test_a_refresh_with_no_rows_leaves_the_summaries_empty(engine):
+    with unit_of_work(engine) as s:
+        s.add(Market(code="US", name="United States", region="NA", currency="USD", vat_rate=0.0, language="en",
+                     low_value_rule=""))
+        counts = summaries.refresh_all(s)
+        assert not _non_empty(s)
+    assert set(counts.values()) == {0}
+
+
+def test_every_response_time_lands_in_its_own_bucket(engine):
+    """A quarter hour past each bucket's lower edge, plus a reply logged before the ticket (clock skew)."""
+    from core.customer_service import BUCKET_EDGES
+
+    with unit_of_work(engine) as s:
+        f.reference_rows(s)
+        for i, edge in enumerate(BUCKET_EDGES):
+            f.ticket(s, f"T{i}", D1, "US", None, edge + 0.25)
+        f.ticket(s, "early", D1, "US", None, -1)
+        s.flush()
+        summaries.refresh_daily_ticket_times(s)
+        buckets = s.execute(select(DailyTicketTimes.bucket_hours, DailyTicketTimes.tickets)
+                            .order_by(DailyTicketTimes.bucket_hours)).all()
+    assert [tuple(b) for b in buckets] == [(0, 2)] + [(edge, 1) for edge in BUCKET_EDGES[1:]]
