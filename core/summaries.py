@@ -4,15 +4,17 @@ Each refresh recomputes whole days (or months): it deletes the summary rows of t
 aggregates with one `INSERT INTO summary SELECT ... GROUP BY ...`, so the rows never travel through Python.
 Everything runs inside the caller's transaction, so a failed import leaves raw and summary tables as they were.
 
-`REFRESHERS` names each summary table's refresher; `refresh_all` runs all of them. Summaries whose rows follow
-later events (disputes, payouts, returns, cohorts) are rebuilt from `start` on: an order's shipments, payments,
-tickets and returns happen on or after the order's day.
+`REFRESHERS` names each summary table's refresher, the raw tables it reads and the raw table whose date keys
+its rows. `refresh_all` (the seed) runs all of them; `refresh_affected` (imports) only those that read a table
+the import touched. Summaries whose rows follow later events (disputes, payouts, returns, cohorts) are rebuilt
+from `start` on: an order's shipments, payments, tickets and returns happen on or after the order's day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import Date, DateTime, Integer, String, and_, case, cast, delete, func, insert, literal, \
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from core import fraud, risk
 from core.customer_service import BUCKET_EDGES, MEASURES
 from core.models import (
+    Base,
     Customer,
     DailyDelivery,
     DailyDisputes,
@@ -517,29 +520,44 @@ def refresh_monthly_cohorts(session: Session, start: dt.date | None = None, end:
     return _rebuild(session, MonthlyCohorts, MonthlyCohorts.month, first, None, stmt)
 
 
-# --- all of them -----------------------------------------------------------------------------------------------
+# --- which summaries read what ----------------------------------------------------------------------------------
 
-REFRESHERS: dict[str, Callable[[Session, dt.date | None, dt.date | None], int]] = {
-    "daily_sales": refresh_daily_sales,
-    "daily_delivery": refresh_daily_delivery,
-    "daily_tickets": refresh_daily_tickets,
-    "daily_payments": refresh_daily_payments,
-    "monthly_sku_sales": refresh_monthly_sku_sales,
-    "monthly_order_values": refresh_monthly_order_values,
-    "daily_payment_outcomes": refresh_daily_payment_outcomes,
-    "daily_disputes": refresh_daily_disputes,
-    "daily_settlements": refresh_daily_settlements,
-    "payments_in_transit": refresh_payments_in_transit,
-    "daily_ticket_stats": refresh_daily_ticket_stats,
-    "daily_ticket_times": refresh_daily_ticket_times,
-    "daily_returns": refresh_daily_returns,
-    "monthly_sku_returns": refresh_monthly_sku_returns,
-    "monthly_cohorts": refresh_monthly_cohorts,
+Refresh = Callable[[Session, "dt.date | None", "dt.date | None"], int]
+
+
+@dataclass(frozen=True)
+class Refresher:
+    run: Refresh
+    reads: frozenset[str]  # raw tables
+    keyed_by: str  # the raw table whose date the summary's rows are filed under
+
+
+def _refresher(run: Refresh, keyed_by: str, *also_reads: str) -> Refresher:
+    return Refresher(run, frozenset({keyed_by, *also_reads}), keyed_by)
+
+
+REFRESHERS: dict[str, Refresher] = {
+    "daily_sales": _refresher(refresh_daily_sales, "orders", "order_lines", "shipments"),
+    "daily_delivery": _refresher(refresh_daily_delivery, "shipments", "orders"),
+    "daily_tickets": _refresher(refresh_daily_tickets, "tickets"),
+    "daily_payments": _refresher(refresh_daily_payments, "payments"),
+    "monthly_sku_sales": _refresher(refresh_monthly_sku_sales, "orders", "order_lines", "returns"),
+    "monthly_order_values": _refresher(refresh_monthly_order_values, "orders"),
+    "daily_payment_outcomes": _refresher(refresh_daily_payment_outcomes, "payments"),
+    "daily_disputes": _refresher(refresh_daily_disputes, "payments"),
+    "daily_settlements": _refresher(refresh_daily_settlements, "payments"),
+    "payments_in_transit": _refresher(refresh_payments_in_transit, "payments"),
+    "daily_ticket_stats": _refresher(refresh_daily_ticket_stats, "tickets"),
+    "daily_ticket_times": _refresher(refresh_daily_ticket_times, "tickets"),
+    "daily_returns": _refresher(refresh_daily_returns, "returns", "orders", "order_lines"),
+    "monthly_sku_returns": _refresher(refresh_monthly_sku_returns, "orders", "order_lines", "returns"),
+    "monthly_cohorts": _refresher(refresh_monthly_cohorts, "orders", "customers"),
     # Scoring rules and defect flags are the fraud and risk pages' own code.
-    "suspicious_payments": fraud.refresh_suspicious_payments,
-    "daily_account_health": risk.refresh_daily_account_health,
-    "daily_product_demand": refresh_daily_product_demand,
-    "daily_transit": refresh_daily_transit,
+    "suspicious_payments": _refresher(fraud.refresh_suspicious_payments, "payments", "orders"),
+    "daily_account_health": _refresher(risk.refresh_daily_account_health, "orders", "tickets", "shipments",
+                                       "payments"),
+    "daily_product_demand": _refresher(refresh_daily_product_demand, "orders", "order_lines", "shipments"),
+    "daily_transit": _refresher(refresh_daily_transit, "shipments", "orders"),
 }
 PAYMENTS_AND_SERVICE = ("daily_payment_outcomes", "daily_disputes", "daily_settlements", "payments_in_transit",
                         "daily_ticket_stats", "daily_ticket_times", "daily_returns", "monthly_sku_returns",
@@ -547,7 +565,7 @@ PAYMENTS_AND_SERVICE = ("daily_payment_outcomes", "daily_disputes", "daily_settl
 
 
 def _run(session: Session, names: Iterable[str], start, end) -> dict[str, int]:
-    return {name: REFRESHERS[name](session, start, end) for name in names}
+    return {name: REFRESHERS[name].run(session, start, end) for name in names}
 
 
 def refresh_all(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> dict[str, int]:
@@ -559,3 +577,29 @@ def refresh_payments_and_service(session: Session, start: dt.date | None = None,
                                  end: dt.date | None = None) -> dict[str, int]:
     """The payments and customer-service summaries (issue 5) alone."""
     return _run(session, PAYMENTS_AND_SERVICE, start, end)
+
+
+def affected_range(refresher: Refresher, touched: set[str], start: dt.date | None,
+                   end: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """The days of `refresher`'s summary that rows changed on [start, end] of the `touched` tables can move.
+
+    [start, end] are dates of the touched rows. When the summary files rows under another table's date,
+    those dates are unknown, but an order's shipments, payments, tickets and returns come on or after it:
+    a touched shipment moves order-day rows up to `end`, a touched order moves shipment-day rows from `start`.
+    """
+    if not (refresher.reads & touched) - {refresher.keyed_by}:
+        return start, end
+    if refresher.keyed_by == "orders":
+        return None, end
+    return start, None
+
+
+def refresh_affected(session: Session, touched: set[str], start: dt.date | None = None,
+                     end: dt.date | None = None) -> dict[str, int]:
+    """Recompute only the summaries that read a raw table in `touched` (e.g. {"orders"} after an order
+    import); [start, end] are the dates of the touched rows. Returns rows written per summary refreshed."""
+    unknown = set(touched) - set(Base.metadata.tables)
+    if unknown:  # a misspelt table would otherwise refresh nothing, silently
+        raise ValueError(f"unknown tables: {', '.join(sorted(unknown))}")
+    return {name: refresher.run(session, *affected_range(refresher, touched, start, end))
+            for name, refresher in REFRESHERS.items() if refresher.reads & touched}

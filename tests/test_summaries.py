@@ -225,6 +225,55 @@ def test_a_range_refresh_rewrites_its_days_only(dataset):
     assert gmv == {D1: 150, D2: 1000}  # order 1 (Mar 2) changed too, but Mar 2 was outside the range
 
 
+# --- refresh_affected ---------------------------------------------------------------------------------------
+
+
+FRAUD, HEALTH = "suspicious_payments", "daily_account_health"  # the fraud and risk pages' summaries
+
+
+@pytest.mark.parametrize(("touched", "refreshed"), [
+    ({"orders"}, {"daily_sales", "daily_delivery", "daily_transit", "daily_product_demand", "monthly_sku_sales",
+                  "monthly_order_values", "daily_returns", "monthly_sku_returns", "monthly_cohorts", FRAUD, HEALTH}),
+    ({"tickets"}, {"daily_tickets", "daily_ticket_stats", "daily_ticket_times", HEALTH}),
+    ({"payments"}, {"daily_payments", "daily_payment_outcomes", "daily_disputes", "daily_settlements",
+                    "payments_in_transit", FRAUD, HEALTH}),
+    ({"shipments"}, {"daily_sales", "daily_delivery", "daily_transit", "daily_product_demand", HEALTH}),
+    ({"inventory_snapshots"}, set()),  # no summary reads it
+])
+def test_refresh_affected_runs_only_the_summaries_reading_the_touched_tables(dataset, touched, refreshed):
+    with unit_of_work(dataset) as s:
+        counts = summaries.refresh_affected(s, touched, D1, _day(31))
+        assert _non_empty(s) == refreshed - {FRAUD, HEALTH}
+    assert set(counts) == refreshed
+
+
+def test_refresh_affected_refuses_an_unknown_table(dataset):
+    with unit_of_work(dataset) as s, pytest.raises(ValueError, match="order"):
+        summaries.refresh_affected(s, {"order"}, D1, D1)  # a typo must not silently refresh nothing
+
+
+def test_a_late_shipment_refreshes_the_day_of_its_order(dataset):
+    """The shipment's day is Mar 10, but daily_sales files its cost under the order's day, Mar 3."""
+    with unit_of_work(dataset) as s:
+        summaries.refresh_all(s)
+        f.shipment(s, 4, _day(10), None, 5, "7", status="in_transit")
+        summaries.refresh_affected(s, {"shipments"}, _day(10), _day(10))
+        shipping = dict(s.execute(select(DailySales.day, DailySales.shipping_cost_usd)).all())
+    assert shipping == {D1: 14, D2: 5 + 7}
+
+
+@pytest.mark.parametrize(("summary", "touched", "expected"), [
+    ("daily_sales", {"orders"}, (D1, D2)),  # filed by order day: the touched days themselves
+    ("daily_sales", {"shipments"}, (None, D2)),  # a shipment's order came on or before it
+    ("daily_delivery", {"shipments"}, (D1, D2)),
+    ("daily_delivery", {"orders"}, (D1, None)),  # an order's shipments come on or after it
+    ("daily_delivery", {"orders", "shipments"}, (D1, None)),
+    ("daily_tickets", {"tickets"}, (D1, D2)),
+])
+def test_affected_range(summary, touched, expected):
+    assert summaries.affected_range(summaries.REFRESHERS[summary], touched, D1, D2) == expected
+
+
 def test_an_order_with_two_lines_and_two_shipments_counts_each_once(engine):
     with unit_of_work(engine) as s:
         f.reference_rows(s)
