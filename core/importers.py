@@ -772,13 +772,19 @@ def _upsert(session: Session, entity: str, frame: pd.DataFrame, batch_id: int) -
     return inserts_count, len(updates), skipped, days
 
 
-def _refresh(session: Session, days: list) -> tuple[dt.date | None, dt.date | None]:
+def _refresh(session: Session, days: list,
+             touched: set[str] | None = None) -> tuple[dt.date | None, dt.date | None]:
+    """Refresh the summaries over `days`: only those reading the `touched` raw tables when the caller names
+    them (a tickets import need not rebuild the sales summaries), else all of them."""
     days = [d for d in days if d is not None and not (isinstance(d, float) and math.isnan(d))]
     if not days:
         return None, None
     days = [d.date() if isinstance(d, dt.datetime) else d for d in days]
     first, last = min(days), max(days)
-    summaries.refresh_all(session, first, last)
+    if touched is None:
+        summaries.refresh_all(session, first, last)
+    else:
+        summaries.refresh_affected(session, touched, first, last)
     return first, last
 
 

@@ -312,3 +312,16 @@ def test_every_response_time_lands_in_its_own_bucket(engine):
         buckets = s.execute(select(DailyTicketTimes.bucket_hours, DailyTicketTimes.tickets)
                             .order_by(DailyTicketTimes.bucket_hours)).all()
     assert [tuple(b) for b in buckets] == [(0, 2)] + [(edge, 1) for edge in BUCKET_EDGES[1:]]
+
+
+@pytest.mark.parametrize(("touched", "refreshed"), [
+    ({"tickets"}, {"daily_tickets", "daily_ticket_stats", "daily_ticket_times"}),
+    (None, {model.__tablename__ for model in CASES}),  # a caller that does not say what it touched: everything
+])
+def test_an_import_refreshes_what_it_touched(dataset, touched, refreshed):
+    from core.importers import _refresh
+
+    with unit_of_work(dataset) as s:
+        # as imports pass them: the touched rows' dates (before and after an update), some unknown
+        assert _refresh(s, [dt.datetime(2026, 3, 2, 8), None, D2], touched) == (D1, D2)
+        assert _non_empty(s) == refreshed
