@@ -29,12 +29,15 @@ import json
 import math
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, DateTime, Float, Numeric, and_, bindparam, delete, func, insert, select, update
+import pyarrow as pa
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, and_, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core import summaries
@@ -55,7 +58,10 @@ from core.models import (
 from core.templates import EXPORTS_BY_KIND, KnownExport, Recognition, map_columns, recognise
 from core.users import authorize
 
-CHUNK = 5000
+CHUNK = 5000  # keys per IN (...) lookup
+SLICE_ROWS = CHUNK * 10  # rows per DBAPI executemany
+MAX_PARAMETERS = 999  # per statement: SQLite's lowest compile-time limit
+IMPORT_CACHE_KIB = 256 * 1024  # SQLite page cache while importing (a cap, not an allocation)
 ORDER_STATUSES = ("completed", "cancelled", "refunded", "partially_refunded")
 PAYMENT_STATUSES = ("succeeded", "declined", "refunded", "disputed")
 SHIPMENT_STATUSES = ("in_transit", "delivered", "lost", "returned_to_sender")
@@ -165,15 +171,9 @@ class _Source:
                 self.fail(self.parsed.frame.index[0], name, "{file}: required field {column} is missing.")
             return pd.Series(value, index=self.parsed.frame.index, dtype="object")
         values = self.parsed.frame[column]
-        if pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values):
-            values = self.raw(name)
-        if pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values) or \
-                pd.api.types.is_string_dtype(values) or values.dtype == object:
-            text = values.astype("string").str.strip()
-            values = text.astype("object").where(text.notna() & (text != ""), None)
-        else:
-            values = values.astype("object").where(values.notna(), None)
-            values = values.map(lambda v: None if v is None else (str(v).strip() or None))
+        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+            values = self.raw(name)  # a number, date or flag: the cell as written
+        values = _stripped(values)
         if default is not None or name in self.constants:
             values = values.fillna(self.constants.get(name, default))
         if required:
@@ -196,21 +196,20 @@ class _Source:
         values = self.parsed.frame[column]
         raw = self.raw(name)
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            import pyarrow as pa
-
-            text = pa.array(raw.astype("object").where(raw.notna(), None).map(
-                lambda v: None if v is None else str(v).strip().replace("\u00a0", "") or None), type=pa.string())
-            values = pd.Series(to_numbers(text, self.parsed.dialect.decimal).to_numpy(zero_copy_only=False),
-                               index=raw.index)
+            text = _stripped(raw).str.replace("\u00a0", "")
+            values = pd.Series(to_numbers(pa.array(text, type=pa.string()), self.parsed.dialect.decimal)
+                               .to_numpy(zero_copy_only=False), index=raw.index)
         values = values.astype("float64")
-        blank = raw.isna() | (raw.astype("string").str.strip().isin(["", "NA", "N/A", "nan", "null", "-"]))
-        bad = values.isna() & ~blank.fillna(True)
-        if bad.any():
-            index = bad.idxmax()
-            self.fail(index, name, "{file}, line {line}, column {column}: {value} is not a number.",
-                      value=repr(str(raw.loc[index])))
-        if required and values.isna().any():
-            self.require(values.where(values.notna(), None).astype("object"), name)
+        missing = values.isna()
+        if missing.any():  # a blank cell is no value; anything else that did not convert is an error
+            text = _stripped(raw)
+            bad = missing & text.notna() & ~text.isin(["NA", "N/A", "nan", "null", "-"])
+            if bad.any():
+                index = bad.idxmax()
+                self.fail(index, name, "{file}, line {line}, column {column}: {value} is not a number.",
+                          value=repr(str(raw.loc[index])))
+            if required:
+                self.require(values.where(~missing, None).astype("object"), name)
         return values.fillna(default) if default is not None else values
 
     def when(self, name: str, *, required: bool = False) -> pd.Series:
@@ -224,8 +223,7 @@ class _Source:
                 return pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
             return pd.Series(pd.Timestamp(value), index=index)
         values = self.parsed.frame[column]
-        raw = self.raw(name).astype("object")
-        raw_text = raw.where(raw.notna(), None).map(lambda v: None if v is None else (str(v).strip() or None))
+        raw_text = _stripped(self.raw(name))
         if not pd.api.types.is_datetime64_any_dtype(values):
             present = raw_text.dropna()
             found = _best_date_format(present.head(500).tolist()) if len(present) else None
@@ -246,7 +244,8 @@ class _Source:
     def choice(self, name: str, allowed: tuple[str, ...], words: dict[str, str] | None = None, *,
                default: str | None = None) -> pd.Series:
         values = self.text(name, default=default)
-        mapped = values.map(lambda v: None if v is None else (words or {}).get(v.lower(), v.lower()))
+        words = words or {}
+        mapped = _by_value(values, lambda v: words.get(v.lower(), v.lower()))
         bad = mapped.notna() & ~mapped.isin(allowed)
         if bad.any():
             index = bad.idxmax()
@@ -257,6 +256,21 @@ class _Source:
                 self.require(mapped, name)
             mapped = mapped.fillna(default)
         return mapped
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    """Cells as trimmed text; blank and missing cells are missing."""
+    text = values.astype("str").str.strip()
+    return text.where(values.notna() & (text != ""))
+
+
+def _by_value(values: pd.Series, function: Callable) -> pd.Series:
+    """`function` of every cell, called once per distinct value: exports repeat a few codes (channels, markets,
+    statuses) a million times, and a Python call per row would dominate the import. Missing cells give None."""
+    codes, uniques = pd.factorize(values)
+    results = np.empty(len(uniques) + 1, dtype=object)  # the last slot, picked by code -1, stays None
+    results[:len(uniques)] = [function(value) for value in uniques]
+    return pd.Series(results[codes], index=values.index, dtype="object")
 
 
 def _best_date_format(sample: list[str]) -> tuple[str, bool] | None:
@@ -285,17 +299,27 @@ class _Lookups:
         for code, _, currency in markets:
             by_currency.setdefault(currency, []).append(code)
         self.market_of_currency = {c: codes[0] for c, codes in by_currency.items() if len(codes) == 1}
+        self._rates: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
 
-    def fx(self, currencies: set[str]) -> pd.DataFrame:
-        rows = self.session.execute(
-            select(FxRate.day, FxRate.currency, FxRate.per_usd).where(FxRate.currency.in_(sorted(currencies)))
-        ).all()
-        return pd.DataFrame(rows, columns=["day", "currency", "per_usd"])
+    def rates(self, currency: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(days, units per USD) of a currency, by day; None when it has no rate at all."""
+        if currency not in self._rates:
+            rows = self.session.execute(select(FxRate.day, FxRate.per_usd).where(FxRate.currency == currency)
+                                        .order_by(FxRate.day)).all()
+            self._rates[currency] = (np.array([day for day, _ in rows], dtype="datetime64[D]"),
+                                     np.array([rate for _, rate in rows], dtype="float64")) if rows else None
+        return self._rates[currency]
+
+
+def _asof(days: np.ndarray, rate_days: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """The rate of each day: the latest on or before it, else (days before the first rate) the first one."""
+    position = np.searchsorted(rate_days, days.astype("datetime64[D]"), side="right") - 1
+    return rates[np.maximum(position, 0)]
 
 
 def _channel_ids(src: _Source, lookups: _Lookups) -> pd.Series:
     codes = src.text("channel", required=True).str.lower()
-    ids = codes.map(lookups.channels)
+    ids = _by_value(codes, lookups.channels.get)
     bad = ids.isna()
     if bad.any():
         src.fail(bad.idxmax(), "channel", "{file}, line {line}, column {column}: {value} is not one of {allowed}.",
@@ -308,9 +332,9 @@ def _markets(src: _Source, lookups: _Lookups, currencies: pd.Series | None,
     """Market codes, and a mask of rows to skip (markets we do not sell in, when the user asked to skip)."""
     values = src.text("market")
     if currencies is not None:  # exports without a market column: the market of a single-market currency
-        values = values.fillna(currencies.map(lookups.market_of_currency))
+        values = values.fillna(_by_value(currencies, lookups.market_of_currency.get))
     src.require(values, "market")
-    codes = values.str.upper().map(lookups.markets)
+    codes = _by_value(values, lambda v: lookups.markets.get(v.upper()))
     unknown = codes.isna()
     if unknown.any() and not options.skip_unknown_markets:
         index = unknown.idxmax()
@@ -328,43 +352,30 @@ def _usd_per_unit(src: _Source, lookups: _Lookups, currencies: pd.Series, days: 
                   skip: pd.Series) -> pd.Series:
     """1 unit of the currency in USD on each day (1 / units-per-USD; latest rate on or before the day)."""
     result = pd.Series(np.nan, index=currencies.index)
-    result[currencies == "USD"] = 1.0
-    needed = set(currencies[(currencies != "USD") & ~skip].dropna())
-    if not needed:
-        return result
-    fx = lookups.fx(needed)
-    known = set(fx["currency"])
-    unknown = currencies.isin(needed - known) & ~skip
+    result[(currencies == "USD").to_numpy()] = 1.0
+    needed = set(currencies[(currencies != "USD") & ~skip].dropna().unique())
+    unknown = currencies.isin({c for c in needed if lookups.rates(c) is None}) & ~skip
     if unknown.any():
         index = unknown.idxmax()
         src.fail(index, "currency", "{file}, line {line}, column {column}: unknown currency {value} (no exchange "
                  "rate for it).", value=repr(currencies.loc[index]))
-    fx["day"] = pd.to_datetime(fx["day"])
-    fx = fx.sort_values("day")
-    for currency, rates in fx.groupby("currency"):
-        mask = (currencies == currency) & ~skip
-        if not mask.any():
-            continue
-        wanted = pd.DataFrame({"day": pd.to_datetime(days[mask]).astype("datetime64[ns]"),
-                               "_i": days[mask].index}).sort_values("day")
-        rates = rates.assign(day=rates["day"].astype("datetime64[ns]"))
-        matched = pd.merge_asof(wanted, rates[["day", "per_usd"]], on="day", direction="backward")
-        matched["per_usd"] = matched["per_usd"].fillna(rates["per_usd"].iloc[0])  # before the first rate
-        result.loc[matched["_i"].to_numpy()] = (1.0 / matched["per_usd"]).to_numpy()
+    day_values = days.to_numpy()
+    for currency in needed:
+        mask = ((currencies == currency) & ~skip).to_numpy()
+        result[mask] = 1.0 / _asof(day_values[mask], *lookups.rates(currency))
     return result
 
 
 def _orders(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
-    frame = src.parsed.frame
     refs = src.text("order_ref", required=True)
     currencies = _currencies(src, lookups) if src.has("currency") else src.text("currency", required=True)
     ordered_at = src.when("ordered_at", required=True)
     if export.kind == "uci_online_retail":
-        price = pd.to_numeric(frame["UnitPrice"], errors="coerce").fillna(0.0)
-        quantity = pd.to_numeric(frame["Quantity"], errors="coerce").fillna(0.0)
+        price = pd.to_numeric(src.parsed.frame["UnitPrice"], errors="coerce").fillna(0.0)
+        quantity = pd.to_numeric(src.parsed.frame["Quantity"], errors="coerce").fillna(0.0)
         items = quantity * price
         status = pd.Series(np.where(refs.str.upper().str.startswith("C"), "cancelled", "completed"),
-                           index=frame.index)
+                           index=refs.index)
         order_total, discount, shipping, tax, refunded = items, 0.0 * items, 0.0 * items, 0.0 * items, 0.0 * items
     else:
         items = src.number("items_total", default=None)
@@ -389,12 +400,11 @@ def _orders(src: _Source, lookups: _Lookups, export: KnownExport, options: Impor
         "tax_total": tax, "order_total": order_total, "status": status, "refunded_amount": refunded,
         "_line": src.lines,
     })
-    out = _combine_lines(out, src, export, skip)
+    out = _combine_lines(out, export, skip)
     if out.empty:
         return out
-    out["order_date"] = out["ordered_at"].dt.date
-    rate = _usd_per_unit(src, lookups, out["currency"], out["ordered_at"].dt.normalize(),
-                         pd.Series(False, index=out.index))
+    out["order_date"] = out["ordered_at"].dt.normalize()
+    rate = _usd_per_unit(src, lookups, out["currency"], out["order_date"], pd.Series(False, index=out.index))
     out["usd_per_unit"] = rate.round(8)
     for column in ("items_total", "discount_total", "shipping_charged", "tax_total", "order_total"):
         out[column] = out[column].round(2)
@@ -403,22 +413,21 @@ def _orders(src: _Source, lookups: _Lookups, export: KnownExport, options: Impor
     return out.drop(columns=["refunded_amount"])
 
 
-def _combine_lines(out: pd.DataFrame, src: _Source, export: KnownExport, skip: pd.Series) -> pd.DataFrame:
-    """Exports with one row per line item: keep order-level fields of the first row, or add up the lines."""
+def _combine_lines(out: pd.DataFrame, export: KnownExport, skip: pd.Series) -> pd.DataFrame:
+    """Exports with one row per line item: keep order-level fields of the first row, or add up the lines.
+    The order keeps its first row's index, so errors found later still name the right line of the file."""
     skipped = int(skip.sum())
     out = out[~skip]
-    if export.lines == "one" or out.empty:
-        out.attrs["skipped_rows"] = skipped
-        return out
-    keys = ["channel_id", "order_ref"]
-    if export.lines == "first":
-        combined = out.groupby(keys, sort=False, as_index=False).first()
-    else:
-        sums = ["items_total", "discount_total", "shipping_charged", "tax_total", "order_total", "refunded_amount"]
-        agg = {c: ("sum" if c in sums else "first") for c in out.columns if c not in keys}
-        combined = out.groupby(keys, sort=False, as_index=False).agg(agg)
-    combined.attrs["skipped_rows"] = skipped
-    return combined
+    if export.lines != "one" and not out.empty:
+        keys = ["channel_id", "order_ref"]
+        combined = out.drop_duplicates(keys)
+        if export.lines == "sum":
+            sums = ["items_total", "discount_total", "shipping_charged", "tax_total", "order_total", "refunded_amount"]
+            combined = combined.assign(**{c: s.to_numpy() for c, s in
+                                          out.groupby(keys, sort=False)[sums].sum().items()})
+        out = combined
+    out.attrs["skipped_rows"] = skipped
+    return out
 
 
 def _payments(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
@@ -592,26 +601,6 @@ def _comparable(value):
     return value
 
 
-def _existing(session: Session, spec: EntitySpec, frame: pd.DataFrame) -> dict[str, dict]:
-    table = spec.model.__table__
-    columns = [table.c.id, *[table.c[f] for f in spec.fields]]
-    found: dict[str, dict] = {}
-    if len(spec.keys) == 1:
-        groups = [(None, frame[spec.keys[0]].tolist())]
-    else:
-        groups = [(k, g[spec.keys[1]].tolist()) for k, g in frame.groupby(spec.keys[0])]
-    for first, values in groups:
-        for start in range(0, len(values), CHUNK):
-            chunk = values[start:start + CHUNK]
-            condition = table.c[spec.keys[-1]].in_(chunk)
-            if first is not None:
-                condition = and_(table.c[spec.keys[0]] == int(first), condition)
-            for row in session.execute(select(*columns).where(condition)).mappings():
-                key = "|".join(str(row[k]) for k in spec.keys)
-                found[key] = dict(row)
-    return found
-
-
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     data = {}
     for column in columns:
@@ -629,12 +618,21 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return [dict(zip(columns, values)) for values in zip(*(data[c] for c in columns))]
 
 
-def _json_value(value):
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+def _json_value(value, column_type):
+    """A stored value as JSON that gives it back exactly: money as a decimal string, dates as ISO text."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(column_type, DateTime):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(column_type, Date):
+        return pd.Timestamp(value).date().isoformat()
+    if isinstance(column_type, Boolean):
+        return bool(value)
+    if isinstance(column_type, Integer):
+        return int(value)
+    if isinstance(column_type, Numeric) and not isinstance(column_type, Float) and column_type.scale is not None:
+        return f"{float(value):.{column_type.scale}f}"  # read as float for speed; the column keeps this many places
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _from_json(table, values: dict) -> dict:
@@ -655,121 +653,249 @@ def _db_values(session: Session, table, columns: list[str], frame: pd.DataFrame)
     """Rows as DBAPI tuples (no per-row SQLAlchemy work): SQLite gets dates and datetimes as the text
     SQLAlchemy itself stores; PostgreSQL gets Python objects."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    data = []
-    for column in columns:
-        series = frame[column]
-        column_type = table.c[column].type
-        if pd.api.types.is_datetime64_any_dtype(series):
-            if sqlite:
-                text = series.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-                data.append(text.astype("object").where(series.notna(), None).tolist())
-            else:
-                data.append([None if pd.isna(v) else v for v in series.dt.to_pydatetime()])
-        elif isinstance(column_type, Date):
-            values = series.astype("object")
-            data.append([None if v is None or v is pd.NaT or (isinstance(v, float) and v != v)
-                         else (v.isoformat() if sqlite else v) for v in values.tolist()])
-        elif pd.api.types.is_float_dtype(series):
-            data.append(series.astype("object").where(series.notna(), None).tolist())
-        elif pd.api.types.is_integer_dtype(series):
-            data.append(series.astype("object").where(series.notna(), None).tolist())
-        else:
-            values = series.astype("object")
-            data.append(values.where(values.notna(), None).tolist())
+    data = [_db_column(frame[column], table.c[column].type, sqlite) for column in columns]
     return list(zip(*data))
 
 
-def _executemany(session: Session, table, columns: list[str], rows: list[tuple]) -> None:
+def _db_column(series: pd.Series, column_type, sqlite: bool) -> list:
+    if isinstance(column_type, DateTime):
+        stamps = pd.to_datetime(series).to_numpy(dtype="datetime64[us]")
+        if not sqlite:
+            return [None if pd.isna(v) else v for v in pd.Series(stamps).dt.to_pydatetime()]
+        # "YYYY-MM-DDTHH:MM:SS.ffffff" -> SQLAlchemy's "YYYY-MM-DD HH:MM:SS.ffffff", writing the space straight
+        # into numpy's fixed-width buffer (character 10 of every value): str.replace would take seconds a million
+        text = np.datetime_as_string(stamps, unit="us")
+        text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")
+        values = text.astype(object)
+        values[np.isnat(stamps)] = None
+        return values.tolist()
+    if isinstance(column_type, Date):
+        days = pd.to_datetime(series)
+        return _by_value(days, lambda d: d.date().isoformat() if sqlite else d.date()).tolist()
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series) or \
+            pd.api.types.is_bool_dtype(series):
+        return series.tolist() if not series.hasnans else series.astype(object).where(series.notna(), None).tolist()
+    values = series.astype(object)
+    return values.where(values.notna(), None).tolist()
+
+
+def _insert_rows(session: Session, table, columns: list[str], rows: list[tuple]) -> None:
+    """INSERT ... VALUES (...), (...), ...: a statement per row through the DBAPI's executemany spends more
+    in per-statement overhead than in the insert (SQLite: about 40 % of a million-row import)."""
     if not rows:
         return
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    marks = ", ".join(["?" if sqlite else "%s"] * len(columns))
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    cursor = connection.connection.driver_connection.cursor()
+    per = max(1, MAX_PARAMETERS // len(columns))
+    row = f"({', '.join([_mark(session)] * len(columns))})"
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    whole = len(rows) - len(rows) % per
+    width = per * len(columns)
+    flat = list(chain.from_iterable(rows[:whole]))
+    _executemany(session, head + ", ".join([row] * per), [flat[i:i + width] for i in range(0, len(flat), width)])
+    if whole < len(rows):
+        _executemany(session, head + ", ".join([row] * (len(rows) - whole)), [list(chain.from_iterable(rows[whole:]))])
+
+
+def _mark(session: Session) -> str:
+    return "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+
+
+def _executemany(session: Session, sql: str, rows: list[tuple]) -> None:
+    """The DBAPI's own executemany: SQLAlchemy's per-row parameter processing would cost more than the insert."""
+    if not rows:
+        return
+    cursor = session.connection().connection.driver_connection.cursor()
     try:
-        for start in range(0, len(rows), CHUNK * 10):
-            cursor.executemany(sql, rows[start:start + CHUNK * 10])
+        for start in range(0, len(rows), SLICE_ROWS):
+            cursor.executemany(sql, rows[start:start + SLICE_ROWS])
     finally:
         cursor.close()
 
 
-def _existing_keys(session: Session, spec: EntitySpec, frame: pd.DataFrame) -> set[str]:
-    """Natural keys of the file already in the database: one indexed scan of the key column(s)."""
-    table = spec.model.__table__
-    found: set[str] = set()
-    if len(spec.keys) == 1:
-        column = table.c[spec.keys[0]]
-        for (value,) in session.execute(select(column)):
-            found.add(str(value))
-    else:
-        for first in frame[spec.keys[0]].unique().tolist():
-            for (value,) in session.execute(select(table.c[spec.keys[1]]).where(table.c[spec.keys[0]] == int(first))):
-                found.add(f"{first}|{value}")
-    return found
+@contextmanager
+def _roomy_cache(session: Session):
+    """SQLite keeps 2 MB of pages by default: a large import then writes index pages out and reads them back
+    over and over. For its transaction the import lets the connection keep up to IMPORT_CACHE_KIB."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
 
 
-def _upsert(session: Session, entity: str, frame: pd.DataFrame, batch_id: int) -> tuple[int, int, int, list]:
+@dataclass
+class _Counts:
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+    days: list = field(default_factory=list)  # dates whose daily summaries the import changed
+
+
+def _upsert(session: Session, entity: str, frame: pd.DataFrame, batch_id: int) -> _Counts:
     spec = SPECS[entity]
-    table = spec.model.__table__
-    skipped = int(frame.attrs.get("skipped_rows", 0))
-    frame = frame.copy()
-    frame["_key"] = _key_strings(frame, spec)
-    stored = list(spec.fields)
-    repeated = frame["_key"].duplicated(keep=False)
-    if repeated.any():  # rows repeated in the file: identical ones count as skipped, others are an error
-        for key, group in frame[repeated].groupby("_key", sort=False):
-            records = _records(group, [*stored, "_line"])
-            for record in records[1:]:
-                if any(_comparable(records[0][f]) != _comparable(record[f]) for f in stored):
-                    raise UploadError("{file}, lines {first} and {line}: the same {key} appears twice with "
-                                      "different values.", file="", first=records[0]["_line"],
-                                      line=record["_line"], key=key)
-        skipped += int(frame["_key"].duplicated().sum())
-        frame = frame.drop_duplicates("_key")
-    present = _existing_keys(session, spec, frame)
-    known = frame["_key"].isin(present)
-    fresh = frame[~known]
-    inserts_count = len(fresh)
-    days: list = []
-    updates, log_updates = [], []
+    counts = _Counts(skipped=int(frame.attrs.get("skipped_rows", 0)))
+    frame = _without_repeats(frame, spec, counts)
+    fields = list(spec.fields)
+    matched = _match(session, spec, frame, fields)
+    known = matched["_id"].notna()
+    changed = pd.Series(False, index=matched.index)
     if known.any():
-        existing = _existing(session, spec, frame[known])
-        for record in _records(frame[known], [*stored, "_key"]):
-            current = existing[record["_key"]]
-            row = {f: record[f] for f in stored}
-            if all(_comparable(current[f]) == _comparable(row[f]) for f in stored):
-                skipped += 1
-                continue
-            updates.append({**{f"v_{f}": v for f, v in row.items()}, "_id": current["id"]})
-            before = {f: _json_value(current[f]) for f in stored}
-            log_updates.append((batch_id, entity, record["_key"], "updated", json.dumps(before)))
-            days.append(current[spec.day])
-    columns = list(stored)
-    if entity == "orders":
+        changed[known] = _differs(matched[known], spec, fields)
+    counts.skipped += int((known & ~changed).sum())
+    counts.inserted = _insert(session, spec, entity, matched[~known], fields, batch_id)
+    counts.updated = _update(session, spec, entity, matched[changed], fields, batch_id)
+    counts.days += _span(matched.loc[~known | changed, spec.day])
+    if changed.any():
+        counts.days += _span(matched.loc[changed, f"{spec.day}_db"])
+    return counts
+
+
+def _without_repeats(frame: pd.DataFrame, spec: EntitySpec, counts: _Counts) -> pd.DataFrame:
+    """Rows repeated in the file: identical ones count as skipped, the same key with other values is an error."""
+    keys = list(spec.keys)
+    repeated = frame.duplicated(keys, keep=False)
+    if not repeated.any():
+        return frame
+    for _, group in frame[repeated].groupby(keys, sort=False):
+        records = _records(group, [*spec.fields, "_line"])
+        for record in records[1:]:
+            if any(_comparable(records[0][f]) != _comparable(record[f]) for f in spec.fields):
+                raise UploadError("{file}, lines {first} and {line}: the same {key} appears twice with "
+                                  "different values.", file="", first=records[0]["_line"], line=record["_line"],
+                                  key="|".join(str(record[k]) for k in keys))
+    counts.skipped += int(frame.duplicated(keys).sum())
+    return frame.drop_duplicates(keys)
+
+
+def _match(session: Session, spec: EntitySpec, frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """The file's rows with the stored row of the same natural key beside them: `_id` and `<field>_db`
+    (missing for keys not stored yet)."""
+    stored = _stored(session, spec, frame, [f for f in fields if f not in spec.keys])
+    frame = frame.reset_index(drop=True)
+    if stored.empty:  # a first import: nothing to line up
+        return frame.assign(_id=np.nan)
+    return frame.merge(stored, on=list(spec.keys), how="left")
+
+
+def _stored(session: Session, spec: EntitySpec, frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """Stored rows whose natural key is in the file, looked up in chunks through the key's unique index (a
+    small file must not read the whole table). Plain DBAPI queries: SQLAlchemy's handling of a 5,000-value
+    IN list costs more than the query. Dates come back as stored (text on SQLite); money as float."""
+    table = spec.model.__table__
+    mark = _mark(session)
+    selected = ", ".join([*spec.keys, "id", *(_read_sql(table.c[f]) for f in fields)])
+    *first_key, last = spec.keys
+    if first_key:
+        groups = [(int(first), group[last]) for first, group in frame.groupby(first_key[0], sort=False)]
+    else:
+        groups = [(None, frame[last])]
+    rows = []
+    for first, values in groups:
+        unique = values.dropna().unique().tolist()
+        for start in range(0, len(unique), CHUNK):
+            chunk = unique[start:start + CHUNK]
+            sql = f"SELECT {selected} FROM {table.name} WHERE {last} IN ({', '.join([mark] * len(chunk))})"
+            if first is not None:
+                sql += f" AND {first_key[0]} = {mark}"
+                chunk = [*chunk, first]
+            rows.extend(_fetchall(session, sql, chunk))
+    stored = pd.DataFrame(rows, columns=[*spec.keys, "_id", *(f"{f}_db" for f in fields)])
+    return stored.astype({k: frame[k].dtype for k in spec.keys})
+
+
+def _read_sql(column) -> str:
+    """Money as float: a Decimal per value would cost more than the query; JSON keeps the places."""
+    if isinstance(column.type, Numeric) and not isinstance(column.type, Float):
+        return f"CAST({column.name} AS DOUBLE PRECISION)"
+    return column.name
+
+
+def _fetchall(session: Session, sql: str, parameters: list) -> list[tuple]:
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _differs(matched: pd.DataFrame, spec: EntitySpec, fields: list[str]) -> pd.Series:
+    table = spec.model.__table__
+    differs = pd.Series(False, index=matched.index)
+    for name in fields:
+        if name in spec.keys:
+            continue
+        new = _comparable_column(matched[name], table.c[name].type)
+        old = _comparable_column(matched[f"{name}_db"], table.c[name].type)
+        differs |= ~((new == old) | (new.isna() & old.isna()))
+    return differs
+
+
+def _comparable_column(values: pd.Series, column_type) -> pd.Series:
+    """One representation per column type, so a file value equals the stored value it would write."""
+    if isinstance(column_type, Date | DateTime):
+        return pd.to_datetime(values)
+    if isinstance(column_type, Numeric | Integer | Boolean):  # Float is a Numeric
+        if not pd.api.types.is_float_dtype(values):
+            values = values.astype(object).where(values.notna(), np.nan).astype("float64")
+        return values.round(6)
+    return values.astype("str")
+
+
+def _insert(session: Session, spec: EntitySpec, entity: str, fresh: pd.DataFrame, fields: list[str],
+            batch_id: int) -> int:
+    """New rows. Inserted orders carry their batch id, which is all undo needs; other rows get an import row."""
+    if fresh.empty:
+        return 0
+    table = spec.model.__table__
+    columns = list(fields)
+    if spec.model is Order:
         fresh = fresh.assign(import_batch_id=batch_id)
         columns.append("import_batch_id")
     for column in table.columns:  # raw inserts skip SQLAlchemy's column defaults: apply the scalar ones
         if column.name not in columns and column.default is not None and column.default.is_scalar:
             fresh = fresh.assign(**{column.name: column.default.arg})
             columns.append(column.name)
-    slice_rows = CHUNK * 10  # build DBAPI tuples a slice at a time: a million at once would cost gigabytes
-    for start in range(0, len(fresh), slice_rows):
-        part = fresh.iloc[start:start + slice_rows]
-        _executemany(session, table, columns, _db_values(session, table, columns, part))
-    if updates:
-        statement = update(table).where(table.c.id == bindparam("_id")).values(
-            {f: bindparam(f"v_{f}") for f in stored})
-        session.connection().execute(statement, updates)
-    log_columns = ["batch_id", "entity", "row_key", "action", "before_json"]
-    keys = fresh["_key"].tolist()
-    for start in range(0, len(keys), slice_rows):
-        _executemany(session, ImportRow.__table__, log_columns,
-                     [(batch_id, entity, key, "inserted", None) for key in keys[start:start + slice_rows]])
-    _executemany(session, ImportRow.__table__, log_columns, log_updates)
-    new_days = frame[spec.day].dropna()
-    days.extend([new_days.min(), new_days.max()] if len(new_days) else [])
-    return inserts_count, len(updates), skipped, days
+    if pd.api.types.is_datetime64_any_dtype(fresh[spec.day]):
+        fresh = fresh.sort_values(spec.day, kind="stable")  # in day order the date index grows at its end
+    for start in range(0, len(fresh), SLICE_ROWS):  # DBAPI tuples a slice at a time: a million would cost GBs
+        _insert_rows(session, table, columns, _db_values(session, table, columns, fresh.iloc[start:start + SLICE_ROWS]))
+    if spec.model is not Order:
+        _log(session, batch_id, entity, "inserted", _key_strings(fresh, spec).tolist())
+    return len(fresh)
+
+
+def _update(session: Session, spec: EntitySpec, entity: str, changed: pd.DataFrame, fields: list[str],
+            batch_id: int) -> int:
+    """Overwrite changed rows, keeping what they held in the import row."""
+    if changed.empty:
+        return 0
+    table = spec.model.__table__
+    columns = [f for f in fields if f not in spec.keys]
+    mark = _mark(session)
+    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE id = {mark}"
+    values = _db_values(session, table, columns, changed)
+    _executemany(session, sql, [(*row, int(i)) for row, i in zip(values, changed["_id"])])
+    before = [[_json_value(v, table.c[f].type) for v in changed[f"{f}_db"].astype(object)] for f in columns]
+    _log(session, batch_id, entity, "updated", _key_strings(changed, spec).tolist(),
+         [json.dumps(dict(zip(columns, row))) for row in zip(*before)])
+    return len(changed)
+
+
+def _log(session: Session, batch_id: int, entity: str, action: str, keys: list[str],
+         before: list[str] | None = None) -> None:
+    columns = ["batch_id", "entity", "row_key", "action", "before_json"]
+    rows = [(batch_id, entity, key, action, old) for key, old in zip(keys, before or [None] * len(keys))]
+    _insert_rows(session, ImportRow.__table__, columns, rows)
+
+
+def _span(days: pd.Series) -> list[dt.date]:
+    days = pd.to_datetime(days.dropna())
+    return [days.min().date(), days.max().date()] if len(days) else []
 
 
 def _refresh(session: Session, days: list,
@@ -803,20 +929,23 @@ def import_file(session: Session, actor: str, file_name: str, data: bytes, optio
                         kind=recognition.kind, status="applied")
     session.add(batch)
     session.flush()
-    try:
-        inserted, updated, skipped, days = _upsert(session, recognition.entity, frame, batch.id)
-    except UploadError as exc:
-        if exc.values.get("file") == "":
-            raise UploadError(exc.template, **{**exc.values, "file": file_name}) from None
-        raise
-    batch.rows_inserted, batch.rows_updated, batch.rows_skipped = inserted, updated, skipped
-    first, last = _refresh(session, days)
+    with _roomy_cache(session):
+        try:
+            counts = _upsert(session, recognition.entity, frame, batch.id)
+        except UploadError as exc:
+            if exc.values.get("file") == "":
+                raise UploadError(exc.template, **{**exc.values, "file": file_name}) from None
+            raise
+        batch.rows_inserted, batch.rows_updated, batch.rows_skipped = counts.inserted, counts.updated, counts.skipped
+        first, last = _refresh(session, counts.days)
     session.add(AuditEvent(at=batch.imported_at, username=actor, entity="import_batch", entity_id=str(batch.id),
                            action="import", detail=json.dumps({"file": file_name, "kind": recognition.kind,
-                                                               "inserted": inserted, "updated": updated,
-                                                               "skipped": skipped, "sha256": batch.content_sha256})))
+                                                               "inserted": counts.inserted,
+                                                               "updated": counts.updated, "skipped": counts.skipped,
+                                                               "sha256": batch.content_sha256})))
     session.flush()
-    return ImportResult(batch.id, recognition.kind, recognition.entity, inserted, updated, skipped, first, last)
+    return ImportResult(batch.id, recognition.kind, recognition.entity, counts.inserted, counts.updated,
+                        counts.skipped, first, last)
 
 
 # --- undo and history ---------------------------------------------------------------
@@ -839,58 +968,88 @@ def undo_import(session: Session, actor: str, batch_id: int) -> UndoResult:
         raise UndoRefused("There is no import {batch}.", batch=batch_id)
     if batch.status != "applied":
         raise UndoRefused("Import {batch} was already undone.", batch=batch_id)
+    blocking = _later_batch_touching(session, batch_id)
+    if blocking is not None:
+        raise UndoRefused("Import {later} changed the same rows after import {batch}; undo import {later} "
+                          "first.", later=blocking, batch=batch_id)
+    entity = _entity_of_kind(batch.kind)
+    days: list = []
+    with _roomy_cache(session):
+        deleted = _delete_inserted(session, batch_id, entity, days)
+        restored = _restore_updated(session, batch_id, entity, days)
+        batch.status = "undone"
+        _refresh(session, days)
+    session.add(AuditEvent(at=_now(), username=actor, entity="import_batch", entity_id=str(batch_id), action="undo",
+                           detail=json.dumps({"deleted": deleted, "restored": restored})))
+    session.flush()
+    return UndoResult(batch_id, deleted, restored)
+
+
+def _later_batch_touching(session: Session, batch_id: int) -> int | None:
+    """The first later, still-applied import that changed a row this one inserted or changed."""
     later = ImportRow.__table__.alias("later")
     mine = ImportRow.__table__.alias("mine")
-    blocking = session.execute(
+    found = session.execute(
         select(func.min(later.c.batch_id))
         .select_from(mine.join(later, and_(mine.c.entity == later.c.entity, mine.c.row_key == later.c.row_key)))
         .join(ImportBatch, ImportBatch.id == later.c.batch_id)
         .where(mine.c.batch_id == batch_id, later.c.batch_id > batch_id, ImportBatch.status == "applied")
     ).scalar()
-    if blocking is not None:
-        raise UndoRefused("Import {later} changed the same rows after import {batch}; undo import {later} "
-                          "first.", later=blocking, batch=batch_id)
-    entity = _entity_of_kind(batch.kind)
+    updates = session.execute(  # inserted orders have no import row: match later updates to their batch id
+        select(ImportRow.batch_id, ImportRow.row_key).join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
+        .where(ImportRow.entity == "orders", ImportRow.action == "updated", ImportRow.batch_id > batch_id,
+               ImportBatch.status == "applied")
+    ).all()
+    if updates:
+        by_key = pd.DataFrame(updates, columns=["later", "row_key"])
+        parts = by_key["row_key"].str.split("|", n=1, expand=True)
+        by_key = by_key.assign(channel_id=parts[0].astype("int64"), order_ref=parts[1])
+        ours = _stored(session, SPECS["orders"], by_key, ["import_batch_id"])
+        ours = ours[ours["import_batch_id_db"] == batch_id]
+        hits = by_key.merge(ours[["channel_id", "order_ref"]], on=["channel_id", "order_ref"])["later"]
+        if len(hits):
+            found = min(int(hits.min()), found) if found is not None else int(hits.min())
+    return found
+
+
+def _delete_inserted(session: Session, batch_id: int, entity: str, days: list) -> int:
+    table = SPECS[entity].model.__table__
+    if entity == "orders":
+        condition = table.c.import_batch_id == batch_id
+        days.extend(session.execute(select(func.min(table.c.order_date), func.max(table.c.order_date))
+                                    .where(condition)).one())
+        return session.execute(delete(table).where(condition)).rowcount or 0
+    spec = SPECS[entity]
+    key = table.c[spec.keys[0]]
+    inserted_keys = session.scalars(select(ImportRow.row_key).where(
+        ImportRow.batch_id == batch_id, ImportRow.entity == entity, ImportRow.action == "inserted")).all()
+    deleted = 0
+    for start in range(0, len(inserted_keys), CHUNK):
+        chunk = inserted_keys[start:start + CHUNK]
+        days.extend(session.execute(select(func.min(table.c[spec.day]), func.max(table.c[spec.day]))
+                                    .where(key.in_(chunk))).one())
+        deleted += session.execute(delete(table).where(key.in_(chunk))).rowcount or 0
+    return deleted
+
+
+def _restore_updated(session: Session, batch_id: int, entity: str, days: list) -> int:
     spec = SPECS[entity]
     table = spec.model.__table__
-    days: list = []
-    deleted = restored = 0
-    inserted_keys = session.scalars(select(ImportRow.row_key).where(
-        ImportRow.batch_id == batch_id, ImportRow.action == "inserted")).all()
-    if inserted_keys:
-        if entity == "orders":
-            condition = table.c.import_batch_id == batch_id
-            days.extend(session.execute(select(func.min(table.c.order_date), func.max(table.c.order_date))
-                                        .where(condition)).one())
-            deleted += session.execute(delete(table).where(condition)).rowcount or 0
-        else:
-            key = table.c[spec.keys[0]]
-            for start in range(0, len(inserted_keys), CHUNK):
-                chunk = inserted_keys[start:start + CHUNK]
-                days.extend(session.execute(select(func.min(table.c[spec.day]), func.max(table.c[spec.day]))
-                                            .where(key.in_(chunk))).one())
-                deleted += session.execute(delete(table).where(key.in_(chunk))).rowcount or 0
     updated = session.execute(select(ImportRow.row_key, ImportRow.before_json).where(
-        ImportRow.batch_id == batch_id, ImportRow.action == "updated")).all()
+        ImportRow.batch_id == batch_id, ImportRow.entity == entity, ImportRow.action == "updated")).all()
     for row_key, before_json in updated:
         if not before_json:
             raise UndoRefused("Import {batch} cannot be undone: what it overwrote was not recorded.", batch=batch_id)
         before = _from_json(table, json.loads(before_json))
         parts = row_key.split("|", 1) if len(spec.keys) == 2 else [row_key]
         condition = and_(*[table.c[k] == (int(v) if k == "channel_id" else v) for k, v in zip(spec.keys, parts)])
-        current_day = session.execute(select(table.c[spec.day]).where(condition)).scalar()
-        if current_day is None and session.execute(select(table.c.id).where(condition)).first() is None:
+        current = session.execute(select(table.c.id, table.c[spec.day]).where(condition)).first()
+        if current is None:
             raise UndoRefused("Import {batch} cannot be undone: a row it changed ({key}) was deleted since.",
                               batch=batch_id, key=row_key)
-        session.execute(update(table).where(condition).values(before))
-        days.extend([current_day, before.get(spec.day)])
-        restored += 1
-    batch.status = "undone"
-    _refresh(session, days)
-    session.add(AuditEvent(at=_now(), username=actor, entity="import_batch", entity_id=str(batch_id), action="undo",
-                           detail=json.dumps({"deleted": deleted, "restored": restored})))
-    session.flush()
-    return UndoResult(batch_id, deleted, restored)
+        session.execute(update(table).where(table.c.id == current.id).values(before))
+        days.extend([current[1], before.get(spec.day)])
+    return len(updated)
 
 
 def import_history(session: Session, limit: int = 200) -> pd.DataFrame:
