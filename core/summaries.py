@@ -90,7 +90,9 @@ def _transit_days(session: Session):
 
 def _hours_between(session: Session, later, earlier):
     if _is_sqlite(session):
-        return (func.julianday(later) - func.julianday(earlier)) * 24.0
+        # Day fractions from julianday() do not subtract exactly: a 2-hour reply came out as 1.99999999 h and
+        # fell in the 1-hour bucket (PostgreSQL says 2). julianday() keeps milliseconds, so round to those.
+        return func.round((func.julianday(later) - func.julianday(earlier)) * 86_400_000) / 3_600_000.0
     return func.extract("epoch", later - earlier) / 3600.0
 
 

@@ -325,3 +325,13 @@ def test_an_import_refreshes_what_it_touched(dataset, touched, refreshed):
         # as imports pass them: the touched rows' dates (before and after an update), some unknown
         assert _refresh(s, [dt.datetime(2026, 3, 2, 8), None, D2], touched) == (D1, D2)
         assert _non_empty(s) == refreshed
+
+
+@pytest.mark.parametrize("hours", [2, 24, 26, 48, 720])
+def test_a_reply_after_exactly_a_bucket_edge_falls_in_that_bucket(engine, hours):
+    with unit_of_work(engine) as s:
+        f.reference_rows(s)
+        f.ticket(s, "T", D1, "US", None, hours)
+        s.flush()
+        summaries.refresh_daily_ticket_times(s)
+        assert s.scalars(select(DailyTicketTimes.bucket_hours)).all() == [hours]
