@@ -1,5 +1,5 @@
-"""Import recognised exports into orders, payments, shipments and tickets: all-or-nothing, idempotent,
-audited, undoable.
+"""Import recognised exports into orders (with their line items and customers), payments, shipments and
+tickets: all-or-nothing, idempotent, audited, undoable.
 
 `import_file(session, actor, file_name, data, ...)`:
 1. `authorize(actor, "staff")`; parse the file (core.csv_detect) and recognise it (core.templates), or use
@@ -8,17 +8,39 @@ audited, undoable.
    naming file, line and column, before anything is written. Amounts are converted to USD at the rate of
    the record's day (`fx_rates`: units per USD, the latest rate on or before the day, else the first after);
    a currency without any rate is unknown. `usd = amount / per_usd` (USD itself: 1).
-3. Upsert by natural key ((channel, order_ref) for orders, payment_ref, tracking_number, ticket_ref):
-   a key not in the database is inserted, a key whose stored values all equal the file's is skipped,
-   otherwise the row is updated and the values it overwrote are kept in `import_rows.before_json`.
-   Rows repeated in the file count as skipped; the same key with different values is an error.
-4. Record the batch in `import_batches` (who, when, file name, SHA-256 of the bytes, counts) and an
+   Amazon's order report has no order total: order_total = item price + shipping + gift wrap − promotions
+   (written with either sign), plus item, shipping and gift-wrap tax where prices exclude tax
+   (TAX_EXCLUSIVE_MARKETS; elsewhere item-price includes VAT). Items Amazon cancelled in an order that goes
+   ahead add nothing. The market is the ship-country, else the marketplace of the sales-channel.
+3. Line items (EXTRA_COLUMNS: Shopify, Amazon, UCI) become order lines of the catalogue product with the
+   same SKU; the same SKU twice in an order is one line (as the seed writes them):
+     unit_price, line_total  the file's, local currency (Amazon's item-price is the line total)
+     revenue_usd = line_total × (1 − order discount / order line totals) × net_of_tax × usd_per_unit,
+                   net_of_tax = 1 / (1 + market VAT) where prices include it, else 1
+     cogs_usd    = quantity × unit_cost_cny / CNY per USD on the order day × (1 + landed share),
+                   the landed share (inbound freight and duty) as the product's own lines book it
+                   (`_landed_shares`), else DEFAULT_LANDED_SHARE
+   Line items whose SKU the catalogue does not know, or that have none, are left out and reported in the
+   result (`unknown_sku_lines`, a few `unknown_skus`). An export lists whole orders, so its lines replace
+   the stored lines of each of its orders.
+4. Customers (Shopify's Email): customer_ref = SHA-256 of the trimmed, lower-cased address (the model keeps
+   no addresses). New ones are inserted with the market and day of their first order; first_order_on and
+   is_first_order follow each customer's earliest order, file and database together (a stored order that
+   loses the flag is updated). Orders without an address keep the customer they have.
+5. Upsert by natural key ((channel, order_ref) for orders, payment_ref, tracking_number, ticket_ref,
+   customer_ref): a key not in the database is inserted, a key whose stored values (and lines) all equal the
+   file's is skipped, otherwise the row is updated and the values it overwrote (and the lines it replaced)
+   are kept in `import_rows.before_json`. Rows repeated in the file count as skipped; the same key with
+   different values is an error. Inserted orders carry `import_batch_id`, which is all undo needs of them;
+   other inserted rows get an `import_rows` row each.
+6. Record the batch in `import_batches` (who, when, file name, SHA-256 of the bytes, counts) and an
    `audit_events` row, and refresh the daily summaries for every affected day (before and after values).
 All of it happens in the caller's transaction (`core.db.unit_of_work`): any error rolls everything back.
 
-`undo_import(session, actor, batch_id)` deletes what the batch inserted and restores what it overwrote,
-in the caller's transaction, refreshes the summaries and marks the batch `undone`. It refuses when a later,
-still-applied import touched the same rows (undo that one first) or when the batch is already undone.
+`undo_import(session, actor, batch_id)` deletes what the batch inserted (orders with their lines, the
+customers it added) and restores what it overwrote (lines included), in the caller's transaction, refreshes
+the summaries and marks the batch `undone`. It refuses when a later, still-applied import touched the same
+rows or uses the customers it added (undo that one first), or when the batch is already undone.
 """
 
 from __future__ import annotations
@@ -31,13 +53,13 @@ import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from decimal import Decimal
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, and_, cast, delete, func, select, update
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import summaries
@@ -45,18 +67,22 @@ from core.csv_detect import DATE_FORMATS, Dialect, ParsedFile, UploadError, _dat
 from core.models import (
     AuditEvent,
     Channel,
+    Customer,
     FxRate,
     ImportBatch,
     ImportRow,
     Market,
     Order,
+    OrderLine,
     Payment,
+    Product,
     Shipment,
     Ticket,
     Warehouse,
 )
 from core.templates import EXPORTS_BY_KIND, KnownExport, Recognition, map_columns, recognise
 from core.users import authorize
+from core.what_if import TAX_EXCLUSIVE_MARKETS
 
 CHUNK = 5000  # keys per IN (...) lookup
 SLICE_ROWS = CHUNK * 10  # rows per DBAPI executemany
@@ -70,12 +96,35 @@ TICKET_CHANNELS = ("email", "chat", "marketplace")
 STATUS_WORDS = {
     "orders": {"paid": "completed", "shipped": "completed", "delivered": "completed", "pending": "completed",
                "authorized": "completed", "unshipped": "completed", "partially_paid": "completed",
+               "shipping": "completed",
                "refunded": "refunded", "partially_refunded": "partially_refunded", "voided": "cancelled",
                "cancelled": "cancelled", "canceled": "cancelled", "completed": "completed"},
     "payments": {"paid": "succeeded", "succeeded": "succeeded", "failed": "declined", "declined": "declined",
                  "refunded": "refunded", "partially refunded": "refunded", "disputed": "disputed"},
 }
 MARKET_ALIASES = {"GB": "UK", "UNITED KINGDOM": "UK", "GREAT BRITAIN": "UK", "USA": "US", "EIRE": "IE"}
+# Amazon's sales-channel names the marketplace; it gives the market of rows without a ship-country yet.
+AMAZON_SITES = {"amazon.com": "US", "amazon.ca": "CA", "amazon.com.mx": "MX", "amazon.co.uk": "UK", "amazon.de": "DE",
+                "amazon.fr": "FR", "amazon.it": "IT", "amazon.es": "ES", "amazon.nl": "NL", "amazon.co.jp": "JP",
+                "amazon.com.au": "AU", "amazon.sa": "SA"}
+# Columns an export has beyond the template fields (core.templates maps those): its line items (lines exist
+# when line_sku and line_quantity are present), the customer key, and Amazon's further amounts.
+EXTRA_COLUMNS = {
+    "shopify_orders": {"customer": "Email", "line_sku": "Lineitem sku", "line_quantity": "Lineitem quantity",
+                       "line_price": "Lineitem price"},
+    "amazon_orders": {"customer": "buyer-email", "line_sku": "sku", "line_quantity": "quantity",
+                      "line_total": "item-price", "item_status": "item-status", "site": "sales-channel",
+                      "shipping_tax": "shipping-tax", "gift_wrap": "gift-wrap-price", "gift_wrap_tax": "gift-wrap-tax",
+                      "ship_discount": "ship-promotion-discount"},
+    "uci_online_retail": {"line_sku": "StockCode", "line_quantity": "Quantity", "line_price": "UnitPrice"},
+}
+# Inbound freight and duty on top of the factory price, for products the dashboard has booked no line of:
+# the middle of the 8-15 % the seeded catalogue carries (data/seed.py).
+DEFAULT_LANDED_SHARE = 0.115
+UNKNOWN_SKU_EXAMPLES = 5
+ORDER_KEY = ["channel_id", "order_ref"]
+LINE_FIELDS = ("product_id", "quantity", "unit_price", "line_total", "revenue_usd", "cogs_usd")
+ORDER_CUSTOMER_FIELDS = ("customer_id", "is_first_order")
 
 
 @dataclass(frozen=True)
@@ -83,7 +132,7 @@ class EntitySpec:
     model: type
     keys: tuple[str, ...]
     fields: tuple[str, ...]  # stored columns compared for skip/update (keys included)
-    day: str  # the date column the daily summaries group by
+    day: str | None  # the date column the daily summaries group by
 
 
 SPECS = {
@@ -101,6 +150,7 @@ SPECS = {
     "tickets": EntitySpec(Ticket, ("ticket_ref",), (
         "ticket_ref", "market_code", "channel", "reason", "language", "created_at", "created_date",
         "first_response_at", "resolved_at", "csat"), "created_date"),
+    "customers": EntitySpec(Customer, ("customer_ref",), ("customer_ref", "market_code", "first_order_on"), None),
 }
 
 
@@ -122,6 +172,11 @@ class ImportResult:
     skipped: int
     first_day: dt.date | None
     last_day: dt.date | None
+    lines_inserted: int = 0  # order lines of orders new to the dashboard
+    lines_updated: int = 0  # order lines added, changed or removed on orders already there
+    unknown_sku_lines: int = 0  # line items left out: their SKU is not in the catalogue, or they have none
+    unknown_skus: tuple[str, ...] = ()  # a few of those SKUs, as written
+    customers_inserted: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,8 +186,28 @@ class UndoResult:
     restored: int
 
 
+@dataclass(frozen=True)
+class LineItems:
+    """An export's line items as order lines of catalogue products, and how many it could not match."""
+    frame: pd.DataFrame  # channel_id, order_ref and LINE_FIELDS
+    unknown: int = 0
+    unknown_skus: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Canonical:
+    recognition: Recognition
+    records: pd.DataFrame  # one row per record, in the entity's columns (plus _line, _customer)
+    lines: LineItems | None = None  # None: the export has no line items, stored lines stay as they are
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _customer_ref(email: str) -> str:
+    """What the model keeps of a customer's e-mail address: the SHA-256 of it, trimmed and lower-cased."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 # --- canonical records ------------------------------------------------------------
@@ -141,13 +216,15 @@ def sha256(data: bytes) -> str:
 class _Source:
     """The parsed file seen through a mapping: typed columns by field, with line numbers for errors."""
 
-    def __init__(self, parsed: ParsedFile, recognition: Recognition, defaults: dict[str, str]):
+    def __init__(self, parsed: ParsedFile, recognition: Recognition, defaults: dict[str, str],
+                 extra: dict[str, str] | None = None):
         self.parsed, self.recognition = parsed, recognition
+        self.mapping = {**recognition.mapping, **(extra or {})}  # field -> column, EXTRA_COLUMNS included
         self.constants = {**recognition.constants, **{k: v for k, v in defaults.items() if v not in (None, "")}}
         self.lines = pd.Series(np.arange(len(parsed.frame)) + parsed.first_data_line, index=parsed.frame.index)
 
     def column(self, name: str) -> str | None:
-        return self.recognition.mapping.get(name)
+        return self.mapping.get(name)
 
     def has(self, name: str) -> bool:
         return bool(self.column(name)) or name in self.constants
@@ -291,12 +368,13 @@ class _Lookups:
     def __init__(self, session: Session):
         self.session = session
         self.channels = dict(session.execute(select(Channel.code, Channel.id)).all())
-        markets = session.execute(select(Market.code, Market.name, Market.currency)).all()
-        self.markets = {code: code for code, _, _ in markets}
-        self.markets.update({name.upper(): code for code, name, _ in markets})
+        markets = session.execute(select(Market.code, Market.name, Market.currency, Market.vat_rate)).all()
+        self.markets = {code: code for code, _, _, _ in markets}
+        self.markets.update({name.upper(): code for code, name, _, _ in markets})
         self.markets.update({k: v for k, v in MARKET_ALIASES.items() if v in self.markets.values()})
+        self.vat = {code: vat for code, _, _, vat in markets}
         by_currency: dict[str, list[str]] = {}
-        for code, _, currency in markets:
+        for code, _, currency, _ in markets:
             by_currency.setdefault(currency, []).append(code)
         self.market_of_currency = {c: codes[0] for c, codes in by_currency.items() if len(codes) == 1}
         self._rates: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
@@ -309,6 +387,15 @@ class _Lookups:
             self._rates[currency] = (np.array([day for day, _ in rows], dtype="datetime64[D]"),
                                      np.array([rate for _, rate in rows], dtype="float64")) if rows else None
         return self._rates[currency]
+
+    def products(self, skus: list[str]) -> pd.DataFrame:
+        """Catalogue products with these SKUs: sku, product_id, unit_cost_cny."""
+        rows = []
+        for start in range(0, len(skus), CHUNK):
+            rows += self.session.execute(select(Product.sku, Product.id, Product.unit_cost_cny)
+                                         .where(Product.sku.in_(skus[start:start + CHUNK]))).all()
+        return pd.DataFrame(rows, columns=["sku", "product_id", "unit_cost_cny"]).astype(
+            {"product_id": "int64", "unit_cost_cny": "float64"})
 
 
 def _asof(days: np.ndarray, rate_days: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -327,10 +414,12 @@ def _channel_ids(src: _Source, lookups: _Lookups) -> pd.Series:
     return ids.astype("int64")
 
 
-def _markets(src: _Source, lookups: _Lookups, currencies: pd.Series | None,
-             options: ImportOptions) -> tuple[pd.Series, pd.Series]:
+def _markets(src: _Source, lookups: _Lookups, currencies: pd.Series | None, options: ImportOptions,
+             fallback: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
     """Market codes, and a mask of rows to skip (markets we do not sell in, when the user asked to skip)."""
     values = src.text("market")
+    if fallback is not None:
+        values = values.fillna(fallback)
     if currencies is not None:  # exports without a market column: the market of a single-market currency
         values = values.fillna(_by_value(currencies, lookups.market_of_currency.get))
     src.require(values, "market")
@@ -366,43 +455,24 @@ def _usd_per_unit(src: _Source, lookups: _Lookups, currencies: pd.Series, days: 
     return result
 
 
-def _orders(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
+def _orders(src: _Source, lookups: _Lookups, export: KnownExport,
+            options: ImportOptions) -> tuple[pd.DataFrame, LineItems | None]:
     refs = src.text("order_ref", required=True)
     currencies = _currencies(src, lookups) if src.has("currency") else src.text("currency", required=True)
     ordered_at = src.when("ordered_at", required=True)
-    if export.kind == "uci_online_retail":
-        price = pd.to_numeric(src.parsed.frame["UnitPrice"], errors="coerce").fillna(0.0)
-        quantity = pd.to_numeric(src.parsed.frame["Quantity"], errors="coerce").fillna(0.0)
-        items = quantity * price
-        status = pd.Series(np.where(refs.str.upper().str.startswith("C"), "cancelled", "completed"),
-                           index=refs.index)
-        order_total, discount, shipping, tax, refunded = items, 0.0 * items, 0.0 * items, 0.0 * items, 0.0 * items
-    else:
-        items = src.number("items_total", default=None)
-        discount = src.number("discount_total")
-        shipping = src.number("shipping_charged")
-        tax = src.number("tax_total")
-        refunded = src.number("refunded_amount")
-        if export.kind == "amazon_orders":
-            order_total = items.fillna(0) + shipping + (src.number("gift-wrap-price") if src.column("gift-wrap-price")
-                                                        else 0) - discount
-        else:
-            order_total = src.number("order_total", required=True, default=None)
-        items = items.fillna(order_total) if items.isna().any() else items
-        status = src.choice("status", ORDER_STATUSES, STATUS_WORDS["orders"], default="completed")
-        if src.column("cancelled_at"):
-            status = status.where(src.text("cancelled_at").isna(), "cancelled")
     channel_ids = _channel_ids(src, lookups)
-    markets, skip = _markets(src, lookups, None, options)
-    out = pd.DataFrame({
+    markets, skip = _markets(src, lookups, None, options, _site_markets(src))
+    live = _live_items(src)
+    amounts = {name: amount * live for name, amount in _order_amounts(src, export, markets).items()}
+    rows = pd.DataFrame({
         "channel_id": channel_ids, "order_ref": refs, "market_code": markets, "ordered_at": ordered_at,
-        "currency": currencies, "items_total": items, "discount_total": discount, "shipping_charged": shipping,
-        "tax_total": tax, "order_total": order_total, "status": status, "refunded_amount": refunded,
-        "_line": src.lines,
+        "currency": currencies, **amounts, "status": _order_status(src, export, refs), "_line": src.lines,
     })
-    out = _combine_lines(out, export, skip)
+    if src.column("customer"):
+        rows["_customer"] = _by_value(src.text("customer"), _customer_ref)
+    out = _combine_lines(rows, export, skip)
     if out.empty:
-        return out
+        return out, None
     out["order_date"] = out["ordered_at"].dt.normalize()
     rate = _usd_per_unit(src, lookups, out["currency"], out["order_date"], pd.Series(False, index=out.index))
     out["usd_per_unit"] = rate.round(8)
@@ -410,7 +480,59 @@ def _orders(src: _Source, lookups: _Lookups, export: KnownExport, options: Impor
         out[column] = out[column].round(2)
     out["gmv_usd"] = (out["order_total"] * rate).round(2)
     out["refunded_usd"] = (out["refunded_amount"] * rate).round(2)
-    return out.drop(columns=["refunded_amount"])
+    return out.drop(columns=["refunded_amount"]), _line_items(src, lookups, rows[~skip & live], out)
+
+
+def _order_amounts(src: _Source, export: KnownExport, markets: pd.Series) -> dict[str, pd.Series]:
+    """Each row's amounts in the file's currency (exports with line items: the row's share, added up later)."""
+    if export.kind == "uci_online_retail":  # invoice lines: quantity × unit price, nothing else
+        items = src.number("line_quantity") * src.number("line_price")
+        zero = items * 0.0
+        return {"items_total": items, "discount_total": zero, "shipping_charged": zero, "tax_total": zero,
+                "order_total": items, "refunded_amount": zero}
+    items = src.number("items_total", default=None)
+    amounts = {"discount_total": src.number("discount_total"), "shipping_charged": src.number("shipping_charged"),
+               "tax_total": src.number("tax_total"), "refunded_amount": src.number("refunded_amount")}
+    if export.kind == "amazon_orders":
+        total = _amazon_paid(src, items, amounts, markets)
+    else:
+        total = src.number("order_total", required=True, default=None)
+    return {"items_total": items.fillna(total), **amounts, "order_total": total}
+
+
+def _amazon_paid(src: _Source, items: pd.Series, amounts: dict[str, pd.Series], markets: pd.Series) -> pd.Series:
+    """What the buyer paid for a row of Amazon's report, which has no order total: item price, shipping and gift
+    wrap less promotions (written with either sign), plus item, shipping and gift-wrap tax where prices exclude
+    tax (TAX_EXCLUSIVE_MARKETS); elsewhere item-price includes the VAT. Updates `amounts` to match."""
+    amounts["tax_total"] = amounts["tax_total"] + src.number("shipping_tax") + src.number("gift_wrap_tax")
+    amounts["discount_total"] = amounts["discount_total"].abs()
+    on_top = markets.isin(TAX_EXCLUSIVE_MARKETS).to_numpy()
+    return (items.fillna(0) + amounts["shipping_charged"] + src.number("gift_wrap") - amounts["discount_total"]
+            - src.number("ship_discount").abs() + amounts["tax_total"].where(on_top, 0.0))
+
+
+def _order_status(src: _Source, export: KnownExport, refs: pd.Series) -> pd.Series:
+    if export.kind == "uci_online_retail":  # invoice numbers starting with C are cancellations
+        return pd.Series(np.where(refs.str.upper().str.startswith("C"), "cancelled", "completed"), index=refs.index)
+    status = src.choice("status", ORDER_STATUSES, STATUS_WORDS["orders"], default="completed")
+    if src.column("cancelled_at"):
+        status = status.where(src.text("cancelled_at").isna(), "cancelled")
+    return status
+
+
+def _live_items(src: _Source) -> pd.Series:
+    """False for items the marketplace cancelled in an order that goes ahead (Amazon's item-status): they add
+    nothing to the order and make no line."""
+    if not src.column("item_status"):
+        return pd.Series(True, index=src.parsed.frame.index)
+    return ~src.text("item_status").str.lower().eq("cancelled").fillna(False).astype(bool)
+
+
+def _site_markets(src: _Source) -> pd.Series | None:
+    """The market of Amazon's sales-channel (Amazon.de, ...), for rows whose ship-country is not known yet."""
+    if not src.column("site"):
+        return None
+    return _by_value(src.text("site"), lambda site: AMAZON_SITES.get(site.lower()))
 
 
 def _combine_lines(out: pd.DataFrame, export: KnownExport, skip: pd.Series) -> pd.DataFrame:
@@ -428,6 +550,95 @@ def _combine_lines(out: pd.DataFrame, export: KnownExport, skip: pd.Series) -> p
         out = combined
     out.attrs["skipped_rows"] = skipped
     return out
+
+
+def _line_items(src: _Source, lookups: _Lookups, rows: pd.DataFrame, orders: pd.DataFrame) -> LineItems | None:
+    """The line items of `rows` as order lines of catalogue products (see the module docstring); `orders` are
+    their orders, already built."""
+    if not (src.column("line_sku") and src.column("line_quantity")):
+        return None
+    quantity = src.number("line_quantity", required=True, default=None).loc[rows.index]
+    if src.column("line_total"):  # Amazon's item-price is the price of the whole quantity
+        total = src.number("line_total").loc[rows.index]
+        price = (total / quantity.where(quantity != 0)).fillna(total)
+    else:
+        price = src.number("line_price").loc[rows.index]
+        total = price * quantity
+    items = pd.DataFrame({"channel_id": rows["channel_id"], "order_ref": rows["order_ref"],
+                          "sku": src.text("line_sku").loc[rows.index], "quantity": quantity, "unit_price": price,
+                          "line_total": total})
+    items = items.merge(orders[[*ORDER_KEY, "market_code", "order_date", "usd_per_unit", "discount_total"]],
+                        on=ORDER_KEY, how="left")
+    items["revenue_usd"] = items["line_total"] * _kept_share(items) * _net_of_tax(items, lookups) * \
+        items["usd_per_unit"]
+    items = items.merge(lookups.products(items["sku"].dropna().unique().tolist()), on="sku", how="left")
+    unknown = items["product_id"].isna()
+    lines = _one_line_per_product(items[~unknown])
+    lines["cogs_usd"] = _cogs(src, lookups, lines)
+    lines = lines.astype({"product_id": "int64"}).assign(quantity=lines["quantity"].round().astype("int64"))
+    for column in ("unit_price", "line_total", "revenue_usd", "cogs_usd"):
+        lines[column] = lines[column].round(2)
+    examples = tuple(items.loc[unknown, "sku"].dropna().unique()[:UNKNOWN_SKU_EXAMPLES].tolist())
+    return LineItems(lines[[*ORDER_KEY, *LINE_FIELDS]].reset_index(drop=True), int(unknown.sum()), examples)
+
+
+def _kept_share(items: pd.DataFrame) -> pd.Series:
+    """The share of the goods the customer paid for: 1 − the order's discount / its line totals (as the seed)."""
+    gross = items.groupby(ORDER_KEY, sort=False)["line_total"].transform("sum")
+    return (1 - items["discount_total"] / gross.where(gross > 0)).clip(0, 1).fillna(1.0)
+
+
+def _net_of_tax(items: pd.DataFrame, lookups: _Lookups) -> np.ndarray:
+    """1 / (1 + VAT) where prices include it, 1 where tax comes on top (TAX_EXCLUSIVE_MARKETS)."""
+    vat = _by_value(items["market_code"], lookups.vat.get).astype("float64")
+    return np.where(items["market_code"].isin(TAX_EXCLUSIVE_MARKETS), 1.0, 1.0 / (1.0 + vat))
+
+
+def _one_line_per_product(items: pd.DataFrame) -> pd.DataFrame:
+    """The same SKU twice in an order is one line, as the seed writes them: quantities and amounts add up."""
+    keys = [*ORDER_KEY, "product_id"]
+    lines = items.drop_duplicates(keys)
+    if len(lines) < len(items):
+        sums = items.groupby(keys, sort=False)[["quantity", "line_total", "revenue_usd"]].sum()
+        lines = lines.assign(**{column: values.to_numpy() for column, values in sums.items()})
+        lines = lines.assign(unit_price=(lines["line_total"] / lines["quantity"].where(lines["quantity"] != 0))
+                             .fillna(lines["unit_price"]))
+    return lines.copy()
+
+
+def _cogs(src: _Source, lookups: _Lookups, lines: pd.DataFrame) -> pd.Series:
+    """Landed product cost: quantity × unit_cost_cny / CNY per USD on the order day × (1 + landed share)."""
+    if lines.empty:
+        return pd.Series(np.nan, index=lines.index)
+    cny = lookups.rates("CNY")
+    if cny is None:
+        raise UploadError("{file}: there is no CNY exchange rate, so the product cost of its line items cannot be "
+                          "valued.", file=src.parsed.file_name)
+    cny_per_usd = _asof(lines["order_date"].to_numpy(), *cny)
+    share = lines["product_id"].map(_landed_shares(lookups, sorted(lines["product_id"].unique().tolist())))
+    return lines["unit_cost_cny"] * lines["quantity"] / cny_per_usd * (1 + share)
+
+
+def _landed_shares(lookups: _Lookups, product_ids: list[int]) -> dict[int, float]:
+    """Inbound freight and duty on top of the factory price, per product. The catalogue keeps the factory price
+    only; the share is what the dashboard already books for the product, taken from its first order line that
+    did not come from an import (cogs_usd = quantity × unit_cost_cny / CNY per USD × (1 + share)), so imported
+    lines cost what its other lines cost. Imported lines never feed it: a file imported again costs the same.
+    DEFAULT_LANDED_SHARE for a product without such a line."""
+    shares = dict.fromkeys(product_ids, DEFAULT_LANDED_SHARE)
+    first_lines = (select(func.min(OrderLine.id)).join(Order, Order.id == OrderLine.order_id)
+                   .where(OrderLine.product_id.in_(product_ids), Order.import_batch_id.is_(None))
+                   .group_by(OrderLine.product_id))
+    rows = lookups.session.execute(
+        select(OrderLine.product_id, OrderLine.quantity, OrderLine.cogs_usd, Order.order_date, Product.unit_cost_cny)
+        .join(Order, Order.id == OrderLine.order_id).join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.id.in_(first_lines))).all()
+    for product_id, quantity, cogs, day, unit_cost in rows:
+        cny_per_usd = _asof(np.array([day], dtype="datetime64[D]"), *lookups.rates("CNY"))[0]
+        factory = quantity * float(unit_cost) / cny_per_usd
+        if factory > 0 and cogs is not None and cogs > 0:
+            shares[product_id] = float(cogs) / factory - 1
+    return shares
 
 
 def _payments(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
@@ -527,8 +738,7 @@ def _tickets(src: _Source, lookups: _Lookups, export: KnownExport, options: Impo
     return out
 
 
-BUILDERS: dict[str, Callable] = {"orders": _orders, "payments": _payments, "shipments": _shipments,
-                                 "tickets": _tickets}
+BUILDERS: dict[str, Callable] = {"payments": _payments, "shipments": _shipments, "tickets": _tickets}
 
 
 def resolve(parsed: ParsedFile, options: ImportOptions) -> Recognition:
@@ -547,19 +757,28 @@ def resolve(parsed: ParsedFile, options: ImportOptions) -> Recognition:
     return found
 
 
-def _fill_order_level(parsed: ParsedFile, ref_column: str) -> ParsedFile:
-    """Line-item rows of an order (Shopify) leave order-level cells empty: take them from the order's first row."""
+def _extra_columns(export: KnownExport, columns: list[str]) -> dict[str, str]:
+    """EXTRA_COLUMNS of the export that the file has (case and surrounding spaces aside)."""
+    present = {c.strip().lower(): c for c in columns}
+    return {name: present[column.lower()] for name, column in EXTRA_COLUMNS.get(export.kind, {}).items()
+            if column.lower() in present}
+
+
+def _fill_order_level(parsed: ParsedFile, ref_column: str, line_columns: set[str]) -> ParsedFile:
+    """Line-item rows of an order (Shopify) leave order-level cells empty: take them from the order's first row.
+    Line-item cells are the item's own, even when empty."""
     def fill(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         if frame is None:
             return None
-        filled = frame.groupby(frame[ref_column], sort=False, dropna=False).transform("first")
-        filled[ref_column] = frame[ref_column]
-        return filled[frame.columns]
+        order_level = [c for c in frame.columns if c != ref_column and c not in line_columns]
+        filled = frame.copy()
+        filled[order_level] = frame[order_level].groupby(frame[ref_column], sort=False, dropna=False).transform("first")
+        return filled
 
     return replace(parsed, frame=fill(parsed.frame), raw=fill(parsed.raw))
 
 
-def canonical_frame(session: Session, parsed: ParsedFile, options: ImportOptions) -> tuple[Recognition, pd.DataFrame]:
+def canonical_frame(session: Session, parsed: ParsedFile, options: ImportOptions) -> Canonical:
     recognition = resolve(parsed, options)
     supplied = {k for k, v in options.defaults.items() if v not in (None, "")}
     missing = [m for m in recognition.missing_required if m not in supplied]
@@ -567,11 +786,16 @@ def canonical_frame(session: Session, parsed: ParsedFile, options: ImportOptions
         raise UploadError("{file}: required fields are missing: {fields}. Map them to columns or give a "
                           "default.", file=parsed.file_name, fields=", ".join(missing))
     export = EXPORTS_BY_KIND[recognition.kind]
+    extra = _extra_columns(export, list(parsed.frame.columns))
     if export.lines == "first" and recognition.mapping.get("order_ref"):
-        parsed = _fill_order_level(parsed, recognition.mapping["order_ref"])
-    src = _Source(parsed, recognition, options.defaults)
-    frame = BUILDERS[recognition.entity](src, _Lookups(session), export, options)
-    return recognition, frame
+        line_columns = {column for name, column in extra.items() if name.startswith("line_")}
+        parsed = _fill_order_level(parsed, recognition.mapping["order_ref"], line_columns)
+    src = _Source(parsed, recognition, options.defaults, extra)
+    lookups = _Lookups(session)
+    if recognition.entity == "orders":
+        records, lines = _orders(src, lookups, export, options)
+        return Canonical(recognition, records, lines)
+    return Canonical(recognition, BUILDERS[recognition.entity](src, lookups, export, options))
 
 
 # --- upsert -------------------------------------------------------------------------
@@ -679,6 +903,11 @@ def _db_column(series: pd.Series, column_type, sqlite: bool) -> list:
     return values.where(values.notna(), None).tolist()
 
 
+def _insert_frame(session: Session, table, columns: list[str], frame: pd.DataFrame) -> None:
+    for start in range(0, len(frame), SLICE_ROWS):  # DBAPI tuples a slice at a time: a million would cost GBs
+        _insert_rows(session, table, columns, _db_values(session, table, columns, frame.iloc[start:start + SLICE_ROWS]))
+
+
 def _insert_rows(session: Session, table, columns: list[str], rows: list[tuple]) -> None:
     """INSERT ... VALUES (...), (...), ...: a statement per row through the DBAPI's executemany spends more
     in per-statement overhead than in the insert (SQLite: about 40 % of a million-row import)."""
@@ -733,24 +962,33 @@ class _Counts:
     updated: int = 0
     skipped: int = 0
     days: list = field(default_factory=list)  # dates whose daily summaries the import changed
+    lines_inserted: int = 0
+    lines_updated: int = 0
+    customers_inserted: int = 0
 
 
-def _upsert(session: Session, entity: str, frame: pd.DataFrame, batch_id: int) -> _Counts:
+def _upsert(session: Session, canonical: Canonical, batch_id: int) -> _Counts:
+    entity = canonical.recognition.entity
     spec = SPECS[entity]
-    counts = _Counts(skipped=int(frame.attrs.get("skipped_rows", 0)))
-    frame = _without_repeats(frame, spec, counts)
+    counts = _Counts(skipped=int(canonical.records.attrs.get("skipped_rows", 0)))
+    frame = _without_repeats(canonical.records, spec, counts)
     fields = list(spec.fields)
-    matched = _match(session, spec, frame, fields)
-    known = matched["_id"].notna()
-    changed = pd.Series(False, index=matched.index)
-    if known.any():
-        changed[known] = _differs(matched[known], spec, fields)
+    if "_customer" in frame:
+        frame = _link_customers(session, frame, batch_id, counts)
+        fields += ORDER_CUSTOMER_FIELDS
+    matched, known, changed = _compare(session, spec, frame, fields)
+    before_lines = None
+    if canonical.lines is not None:
+        lines = _with_order_ids(canonical.lines.frame, matched)
+        stored_lines, replaced = _changed_lines(session, lines, matched.loc[known, "_id"], counts)
+        changed |= matched["_id"].isin(replaced)
+        before_lines = _lines_before(stored_lines, replaced)
     counts.skipped += int((known & ~changed).sum())
-    counts.inserted = _insert(session, spec, entity, matched[~known], fields, batch_id)
-    counts.updated = _update(session, spec, entity, matched[changed], fields, batch_id)
-    counts.days += _span(matched.loc[~known | changed, spec.day])
-    if changed.any():
-        counts.days += _span(matched.loc[changed, f"{spec.day}_db"])
+    counts.inserted += _insert(session, spec, entity, matched[~known], fields, batch_id)
+    counts.updated += _update(session, spec, entity, matched[changed], fields, batch_id, before_lines)
+    if canonical.lines is not None:
+        counts.lines_inserted = _write_lines(session, batch_id, lines, replaced)
+    counts.days += _touched_days(spec, matched, known, changed)
     return counts
 
 
@@ -769,6 +1007,149 @@ def _without_repeats(frame: pd.DataFrame, spec: EntitySpec, counts: _Counts) -> 
                                   key="|".join(str(record[k]) for k in keys))
     counts.skipped += int(frame.duplicated(keys).sum())
     return frame.drop_duplicates(keys)
+
+
+def _compare(session: Session, spec: EntitySpec, frame: pd.DataFrame,
+             fields: list[str]) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The file's rows beside their stored rows; which of them are stored; which of those the file changes."""
+    matched = _match(session, spec, frame, fields)
+    known = matched["_id"].notna()
+    if "customer_id" in fields:  # orders without a customer key keep the stored order's customer
+        for name in ORDER_CUSTOMER_FIELDS:
+            stored = matched[f"{name}_db"] if f"{name}_db" in matched else np.nan
+            matched[name] = matched[name].where(matched[name].notna(), stored)
+        matched["is_first_order"] = matched["is_first_order"].fillna(False).astype(bool)
+    changed = pd.Series(False, index=matched.index)
+    if known.any():
+        changed[known] = _differs(matched[known], spec, fields)
+    return matched, known, changed
+
+
+def _link_customers(session: Session, frame: pd.DataFrame, batch_id: int, counts: _Counts) -> pd.DataFrame:
+    """customer_id and is_first_order of the file's orders with a customer key (missing without one). Customers
+    new to the dashboard are inserted with the market and day of their first order; a stored customer's
+    first_order_on moves to an earlier order in the file, and so does the first-order flag (a stored order
+    that loses it is updated). All of it is logged for undo."""
+    frame = frame.assign(customer_id=pd.Series(pd.NA, index=frame.index, dtype="Int64"),
+                         is_first_order=pd.Series(np.nan, index=frame.index, dtype="object"))
+    with_key = frame["_customer"].notna()
+    if not with_key.any():
+        return frame
+    spec = SPECS["customers"]
+    mine = frame.loc[with_key, ["_customer", *ORDER_KEY, "ordered_at", "order_date", "market_code"]]
+    refs = mine[["_customer"]].drop_duplicates().rename(columns={"_customer": "customer_ref"})
+    stored = _stored(session, spec, refs, ["market_code", "first_order_on"])
+    flagged = _flagged_first_orders(session, stored)
+    firsts = pd.concat([mine, flagged.drop(columns="_id")]).sort_values(
+        ["ordered_at", *ORDER_KEY], kind="stable").drop_duplicates("_customer")
+    wanted = firsts.rename(columns={"_customer": "customer_ref", "order_date": "first_order_on"}).merge(
+        stored, on="customer_ref", how="left")
+    wanted["market_code"] = wanted["market_code_db"].fillna(wanted["market_code"])  # a customer keeps its market
+    wanted["first_order_on"] = pd.concat([pd.to_datetime(wanted["first_order_on"]),
+                                          pd.to_datetime(wanted["first_order_on_db"])], axis=1).min(axis=1)
+    fields = list(spec.fields)
+    matched, known, changed = _compare(session, spec, wanted[fields], fields)
+    counts.customers_inserted = _insert(session, spec, "customers", matched[~known], fields, batch_id)
+    _update(session, spec, "customers", matched[changed], fields, batch_id)
+    ids = _stored(session, spec, refs, [])
+    frame.loc[with_key, "customer_id"] = mine["_customer"].map(dict(zip(ids["customer_ref"], ids["_id"])))
+    first_keys = pd.MultiIndex.from_frame(firsts[ORDER_KEY])
+    frame.loc[with_key, "is_first_order"] = pd.MultiIndex.from_frame(mine[ORDER_KEY]).isin(first_keys)
+    flagged_keys = pd.MultiIndex.from_frame(flagged[ORDER_KEY])
+    overtaken = flagged[~flagged_keys.isin(first_keys) & ~flagged_keys.isin(pd.MultiIndex.from_frame(frame[ORDER_KEY]))]
+    if not overtaken.empty:
+        cleared = overtaken.assign(is_first_order=False, is_first_order_db=True)
+        counts.updated += _update(session, SPECS["orders"], "orders", cleared, ["is_first_order"], batch_id)
+        counts.days += _span(overtaken["order_date"])
+    return frame
+
+
+def _flagged_first_orders(session: Session, customers: pd.DataFrame) -> pd.DataFrame:
+    """The stored orders flagged as the first of one of these stored customers (customer_ref, _id)."""
+    ref_of = dict(zip(customers["_id"].astype("int64"), customers["customer_ref"]))
+    rows = []
+    for chunk in _chunks(list(ref_of)):
+        rows += session.execute(select(Order.customer_id, Order.id, Order.channel_id, Order.order_ref,
+                                       Order.ordered_at, Order.order_date, Order.market_code)
+                                .where(Order.customer_id.in_(chunk), Order.is_first_order.is_(True))).all()
+    flagged = pd.DataFrame(rows, columns=["customer_id", "_id", *ORDER_KEY, "ordered_at", "order_date", "market_code"])
+    flagged = flagged.assign(_customer=flagged["customer_id"].map(ref_of),
+                             ordered_at=pd.to_datetime(flagged["ordered_at"]),
+                             order_date=pd.to_datetime(flagged["order_date"]))
+    return flagged.drop(columns="customer_id").astype({"channel_id": "int64", "order_ref": "str"})
+
+
+def _chunks(values: list, size: int = CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _with_order_ids(lines: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFrame:
+    """The file's lines with the id of their order where it is stored already (order_id)."""
+    return lines.merge(matched[[*ORDER_KEY, "_id"]].rename(columns={"_id": "order_id"}), on=ORDER_KEY, how="left")
+
+
+def _changed_lines(session: Session, lines: pd.DataFrame, order_ids: pd.Series,
+                   counts: _Counts) -> tuple[pd.DataFrame, set[int]]:
+    """The stored lines of the file's stored orders, and the ids of the orders whose lines the file changes;
+    counts.lines_updated: lines added, changed or removed. The file lists each order's whole content."""
+    stored = _stored_lines(session, order_ids.astype("int64").tolist())
+    new = lines.loc[lines["order_id"].notna(), ["order_id", *LINE_FIELDS]].astype({"order_id": "int64"})
+    both = new.merge(stored, on=["order_id", "product_id"], how="outer", suffixes=("", "_db"), indicator=True)
+    paired = both["_merge"] == "both"
+    differs = ~paired
+    for name in LINE_FIELDS[1:]:
+        differs |= paired & (both[name].astype("float64").round(6) != both[f"{name}_db"].astype("float64").round(6))
+    counts.lines_updated = int(differs.sum())
+    return stored, set(both.loc[differs, "order_id"].astype("int64").tolist())
+
+
+def _stored_lines(session: Session, order_ids: list[int]) -> pd.DataFrame:
+    table = OrderLine.__table__
+    columns = ["order_id", *LINE_FIELDS]
+    selected = ", ".join(_read_sql(table.c[c]) for c in columns)
+    rows = []
+    for chunk in _chunks(order_ids):
+        rows += _fetchall(session, f"SELECT {selected} FROM {table.name} WHERE order_id IN "
+                          f"({', '.join([_mark(session)] * len(chunk))})", chunk)
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"order_id": "int64", "product_id": "int64", "quantity": "int64", "unit_price": "float64",
+         "line_total": "float64", "revenue_usd": "float64", "cogs_usd": "float64"})
+
+
+def _lines_before(stored: pd.DataFrame, replaced: set[int]) -> dict[int, dict]:
+    """What undo needs to put the replaced lines back: {order id: {"_lines": [[LINE_FIELDS...], ...]}}."""
+    table = OrderLine.__table__
+    before: dict[int, dict] = {order_id: {"_lines": []} for order_id in replaced}
+    for row in stored[stored["order_id"].isin(replaced)].itertuples(index=False):
+        before[row.order_id]["_lines"].append([_json_value(getattr(row, f), table.c[f].type) for f in LINE_FIELDS])
+    return before
+
+
+def _write_lines(session: Session, batch_id: int, lines: pd.DataFrame, replaced: set[int]) -> int:
+    """The lines of the orders this import inserted, and of the stored orders whose lines it replaces; returns
+    how many belong to inserted orders."""
+    table = OrderLine.__table__
+    for chunk in _chunks(sorted(replaced)):
+        session.execute(delete(table).where(table.c.order_id.in_(chunk)))
+    fresh = lines["order_id"].isna()
+    if fresh.any():
+        inserted = pd.DataFrame(_fetchall(session, f"SELECT channel_id, order_ref, id FROM orders WHERE "
+                                                   f"import_batch_id = {_mark(session)}", [batch_id]),
+                                columns=[*ORDER_KEY, "new_id"]).astype({"channel_id": "int64", "order_ref": "str"})
+        lines = lines.merge(inserted, on=ORDER_KEY, how="left")
+        lines["order_id"] = lines["order_id"].fillna(lines["new_id"])
+    written = lines[fresh.to_numpy() | lines["order_id"].isin(replaced).to_numpy()].astype({"order_id": "int64"})
+    _insert_frame(session, table, ["order_id", *LINE_FIELDS], written)
+    return int(fresh.sum())
+
+
+def _touched_days(spec: EntitySpec, matched: pd.DataFrame, known: pd.Series, changed: pd.Series) -> list[dt.date]:
+    """Days of inserted rows, and the old and new days of updated ones."""
+    if spec.day is None:
+        return []
+    days = _span(matched.loc[~known | changed, spec.day])
+    return days + _span(matched.loc[changed, f"{spec.day}_db"]) if changed.any() else days
 
 
 def _match(session: Session, spec: EntitySpec, frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
@@ -860,29 +1241,29 @@ def _insert(session: Session, spec: EntitySpec, entity: str, fresh: pd.DataFrame
         if column.name not in columns and column.default is not None and column.default.is_scalar:
             fresh = fresh.assign(**{column.name: column.default.arg})
             columns.append(column.name)
-    if pd.api.types.is_datetime64_any_dtype(fresh[spec.day]):
+    if spec.day is not None and pd.api.types.is_datetime64_any_dtype(fresh[spec.day]):
         fresh = fresh.sort_values(spec.day, kind="stable")  # in day order the date index grows at its end
-    for start in range(0, len(fresh), SLICE_ROWS):  # DBAPI tuples a slice at a time: a million would cost GBs
-        _insert_rows(session, table, columns, _db_values(session, table, columns, fresh.iloc[start:start + SLICE_ROWS]))
+    _insert_frame(session, table, columns, fresh)
     if spec.model is not Order:
         _log(session, batch_id, entity, "inserted", _key_strings(fresh, spec).tolist())
     return len(fresh)
 
 
 def _update(session: Session, spec: EntitySpec, entity: str, changed: pd.DataFrame, fields: list[str],
-            batch_id: int) -> int:
-    """Overwrite changed rows, keeping what they held in the import row."""
+            batch_id: int, more_before: dict[int, dict] | None = None) -> int:
+    """Overwrite changed rows, keeping what they held (and `more_before` of their id) in the import row."""
     if changed.empty:
         return 0
     table = spec.model.__table__
     columns = [f for f in fields if f not in spec.keys]
     mark = _mark(session)
     sql = f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE id = {mark}"
-    values = _db_values(session, table, columns, changed)
-    _executemany(session, sql, [(*row, int(i)) for row, i in zip(values, changed["_id"])])
-    before = [[_json_value(v, table.c[f].type) for v in changed[f"{f}_db"].astype(object)] for f in columns]
+    ids = changed["_id"].astype("int64").tolist()
+    _executemany(session, sql, [(*row, i) for row, i in zip(_db_values(session, table, columns, changed), ids)])
+    before = zip(*([_json_value(v, table.c[f].type) for v in changed[f"{f}_db"].astype(object)] for f in columns))
+    more_before = more_before or {}
     _log(session, batch_id, entity, "updated", _key_strings(changed, spec).tolist(),
-         [json.dumps(dict(zip(columns, row))) for row in zip(*before)])
+         [json.dumps({**dict(zip(columns, row)), **more_before.get(i, {})}) for row, i in zip(before, ids)])
     return len(changed)
 
 
@@ -924,28 +1305,33 @@ def import_file(session: Session, actor: str, file_name: str, data: bytes, optio
     authorize(session, actor, "staff")
     options = options or ImportOptions()
     parsed = parsed or parse(data, file_name, dialect)
-    recognition, frame = canonical_frame(session, parsed, options)
+    canonical = canonical_frame(session, parsed, options)
+    recognition = canonical.recognition
     batch = ImportBatch(username=actor, imported_at=_now(), file_name=file_name[:255], content_sha256=sha256(data),
                         kind=recognition.kind, status="applied")
     session.add(batch)
     session.flush()
     with _roomy_cache(session):
         try:
-            counts = _upsert(session, recognition.entity, frame, batch.id)
+            counts = _upsert(session, canonical, batch.id)
         except UploadError as exc:
             if exc.values.get("file") == "":
                 raise UploadError(exc.template, **{**exc.values, "file": file_name}) from None
             raise
         batch.rows_inserted, batch.rows_updated, batch.rows_skipped = counts.inserted, counts.updated, counts.skipped
         first, last = _refresh(session, counts.days)
+    lines = canonical.lines or LineItems(pd.DataFrame())
     session.add(AuditEvent(at=batch.imported_at, username=actor, entity="import_batch", entity_id=str(batch.id),
-                           action="import", detail=json.dumps({"file": file_name, "kind": recognition.kind,
-                                                               "inserted": counts.inserted,
-                                                               "updated": counts.updated, "skipped": counts.skipped,
-                                                               "sha256": batch.content_sha256})))
+                           action="import", detail=json.dumps({
+                               "file": file_name, "kind": recognition.kind, "inserted": counts.inserted,
+                               "updated": counts.updated, "skipped": counts.skipped,
+                               "lines_inserted": counts.lines_inserted, "lines_updated": counts.lines_updated,
+                               "unknown_sku_lines": lines.unknown, "customers_inserted": counts.customers_inserted,
+                               "sha256": batch.content_sha256})))
     session.flush()
     return ImportResult(batch.id, recognition.kind, recognition.entity, counts.inserted, counts.updated,
-                        counts.skipped, first, last)
+                        counts.skipped, first, last, counts.lines_inserted, counts.lines_updated, lines.unknown,
+                        lines.unknown_skus, counts.customers_inserted)
 
 
 # --- undo and history ---------------------------------------------------------------
@@ -973,10 +1359,15 @@ def undo_import(session: Session, actor: str, batch_id: int) -> UndoResult:
         raise UndoRefused("Import {later} changed the same rows after import {batch}; undo import {later} "
                           "first.", later=blocking, batch=batch_id)
     entity = _entity_of_kind(batch.kind)
+    if entity == "orders":
+        _refuse_while_customers_used(session, batch_id)
     days: list = []
     with _roomy_cache(session):
         deleted = _delete_inserted(session, batch_id, entity, days)
         restored = _restore_updated(session, batch_id, entity, days)
+        if entity == "orders":  # once no order of the batch refers to them any more
+            _restore_updated(session, batch_id, "customers", days)
+            _delete_inserted(session, batch_id, "customers", days)
         batch.status = "undone"
         _refresh(session, days)
     session.add(AuditEvent(at=_now(), username=actor, entity="import_batch", entity_id=str(batch_id), action="undo",
@@ -1012,22 +1403,53 @@ def _later_batch_touching(session: Session, batch_id: int) -> int | None:
     return found
 
 
+def _refuse_while_customers_used(session: Session, batch_id: int) -> None:
+    """Customers the import added go with it, so no order it did not add or change may still refer to them."""
+    refs = session.scalars(select(ImportRow.row_key).where(
+        ImportRow.batch_id == batch_id, ImportRow.entity == "customers", ImportRow.action == "inserted")).all()
+    users = []
+    for chunk in _chunks(list(refs)):
+        users += session.execute(
+            select(Order.channel_id, Order.order_ref, Order.import_batch_id)
+            .join(Customer, Customer.id == Order.customer_id)
+            .where(Customer.customer_ref.in_(chunk), func.coalesce(Order.import_batch_id, 0) != batch_id)).all()
+    if not users:
+        return
+    mine = set(session.scalars(select(ImportRow.row_key).where(
+        ImportRow.batch_id == batch_id, ImportRow.entity == "orders", ImportRow.action == "updated")).all())
+    others = [(f"{channel_id}|{ref}", batch) for channel_id, ref, batch in users if f"{channel_id}|{ref}" not in mine]
+    if not others:
+        return
+    later = [batch for _, batch in others if batch is not None and batch > batch_id]
+    for chunk in _chunks([key for key, _ in others]):
+        later += session.scalars(
+            select(ImportRow.batch_id).join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
+            .where(ImportRow.entity == "orders", ImportRow.action == "updated", ImportRow.row_key.in_(chunk),
+                   ImportRow.batch_id > batch_id, ImportBatch.status == "applied")).all()
+    if later:
+        raise UndoRefused("Import {later} changed the same rows after import {batch}; undo import {later} "
+                          "first.", later=min(later), batch=batch_id)
+    raise UndoRefused("Import {batch} cannot be undone: orders it did not import now belong to customers it "
+                      "added.", batch=batch_id)
+
+
 def _delete_inserted(session: Session, batch_id: int, entity: str, days: list) -> int:
-    table = SPECS[entity].model.__table__
+    spec = SPECS[entity]
+    table = spec.model.__table__
     if entity == "orders":
         condition = table.c.import_batch_id == batch_id
         days.extend(session.execute(select(func.min(table.c.order_date), func.max(table.c.order_date))
                                     .where(condition)).one())
+        session.execute(delete(OrderLine).where(OrderLine.order_id.in_(select(table.c.id).where(condition))))
         return session.execute(delete(table).where(condition)).rowcount or 0
-    spec = SPECS[entity]
     key = table.c[spec.keys[0]]
     inserted_keys = session.scalars(select(ImportRow.row_key).where(
         ImportRow.batch_id == batch_id, ImportRow.entity == entity, ImportRow.action == "inserted")).all()
     deleted = 0
-    for start in range(0, len(inserted_keys), CHUNK):
-        chunk = inserted_keys[start:start + CHUNK]
-        days.extend(session.execute(select(func.min(table.c[spec.day]), func.max(table.c[spec.day]))
-                                    .where(key.in_(chunk))).one())
+    for chunk in _chunks(list(inserted_keys)):
+        if spec.day is not None:
+            days.extend(session.execute(select(func.min(table.c[spec.day]), func.max(table.c[spec.day]))
+                                        .where(key.in_(chunk))).one())
         deleted += session.execute(delete(table).where(key.in_(chunk))).rowcount or 0
     return deleted
 
@@ -1040,16 +1462,30 @@ def _restore_updated(session: Session, batch_id: int, entity: str, days: list) -
     for row_key, before_json in updated:
         if not before_json:
             raise UndoRefused("Import {batch} cannot be undone: what it overwrote was not recorded.", batch=batch_id)
-        before = _from_json(table, json.loads(before_json))
+        before = json.loads(before_json)
+        lines = before.pop("_lines", None)
+        before = _from_json(table, before)
         parts = row_key.split("|", 1) if len(spec.keys) == 2 else [row_key]
         condition = and_(*[table.c[k] == (int(v) if k == "channel_id" else v) for k, v in zip(spec.keys, parts)])
-        current = session.execute(select(table.c.id, table.c[spec.day]).where(condition)).first()
+        current = session.execute(select(table.c.id, *([table.c[spec.day]] if spec.day else []))
+                                  .where(condition)).first()
         if current is None:
             raise UndoRefused("Import {batch} cannot be undone: a row it changed ({key}) was deleted since.",
                               batch=batch_id, key=row_key)
         session.execute(update(table).where(table.c.id == current.id).values(before))
-        days.extend([current[1], before.get(spec.day)])
+        if lines is not None:
+            _put_back_lines(session, current.id, lines)
+        if spec.day:
+            days.extend([current[1], before.get(spec.day)])
     return len(updated)
+
+
+def _put_back_lines(session: Session, order_id: int, lines: list[list]) -> None:
+    table = OrderLine.__table__
+    session.execute(delete(table).where(table.c.order_id == order_id))
+    if lines:
+        session.execute(insert(table), [_from_json(table, {"order_id": order_id, **dict(zip(LINE_FIELDS, line))})
+                                        for line in lines])
 
 
 def import_history(session: Session, limit: int = 200) -> pd.DataFrame:

@@ -322,6 +322,10 @@ def _import(parsed, data: bytes, username: str) -> None:
         st.success(t("Import {batch} done: {inserted} inserted, {updated} updated, {skipped} unchanged.",
                      batch=result.batch_id, inserted=result.inserted, updated=result.updated,
                      skipped=result.skipped), icon=":material/check_circle:")
+        if result.unknown_sku_lines:
+            st.warning(_plain(t("{count} line items have a SKU the catalogue does not know, or none ({skus}): their "
+                                "orders were imported without them, so they add no units or product cost.",
+                                count=result.unknown_sku_lines, skus=", ".join(result.unknown_skus) or NONE)))
 
 
 def _history(username: str) -> None:

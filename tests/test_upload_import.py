@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,19 @@ from core import importers
 from core.csv_detect import UploadError
 from core.db import unit_of_work
 from core.importers import ImportOptions, UndoRefused, import_file, import_history, undo_import
-from core.models import AuditEvent, DailySales, ImportBatch, ImportRow, Order, Payment, Shipment, Ticket
+from core.models import (
+    AuditEvent,
+    Customer,
+    DailySales,
+    ImportBatch,
+    ImportRow,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Shipment,
+    Ticket,
+)
 from core.users import PermissionDenied, create_user
 from tests import factories
 
@@ -258,3 +271,235 @@ def test_undo_of_a_deleted_updated_row_refuses(db):
         undo_import(session, "stafford", batch)
     with unit_of_work(db) as session:
         assert session.get(ImportBatch, batch).status == "applied"
+
+
+# --- line items, customers, the Amazon order report --------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+AMAZON = (FIXTURES / "amazon_all_orders_report.txt").read_bytes()
+SHOPIFY_HEADER = ("Name,Email,Financial Status,Currency,Subtotal,Shipping,Taxes,Total,Discount Amount,Created at,"
+                  "Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Shipping Country\r\n")
+SHOPIFY = SHOPIFY_HEADER + (
+    "#2001,Ann@Example.com,paid,USD,27.00,5.00,0.00,32.00,3.00,2026-03-01 10:00:00 +0000,2,USB-C cable,10.00,"
+    "CBL-USB-C-1M,US\r\n"
+    "#2001,Ann@Example.com,,,,,,,,,1,Phone case,10.00,PHN-CASE-BLK,\r\n"
+    "#2002,bo@example.com,paid,USD,5.00,0.00,0.00,5.00,0.00,2026-03-01 12:00:00 +0000,1,Mystery box,5.00,ZZZ-404,US\r\n"
+)
+SHOPIFY_LATER = SHOPIFY_HEADER + (  # Ann's second order, in a later export
+    "#2003,ann@example.com,paid,USD,10.00,0.00,0.00,10.00,0.00,2026-03-02 09:00:00 +0000,1,Phone case,10.00,"
+    "PHN-CASE-BLK,US\r\n")
+SHOPIFY_EARLIER = SHOPIFY_HEADER + (  # ... and one from before, imported last
+    "#1999,ann@example.com,paid,USD,10.00,0.00,0.00,10.00,0.00,2026-02-27 09:00:00 +0000,1,Phone case,10.00,"
+    "PHN-CASE-BLK,US\r\n")
+CNY_PER_USD = 7.0
+
+
+@pytest.fixture
+def shop(db):
+    """db plus a catalogue: CBL-USB-C-1M costs CNY 8.00, PHN-CASE-BLK CNY 6.30; CNY 7.0 per USD."""
+    with unit_of_work(db) as session:
+        factories.fx(session, DAY, "CNY", CNY_PER_USD)
+        for product_id, sku, cost in ((2, "CBL-USB-C-1M", "8.00"), (3, "PHN-CASE-BLK", "6.30")):
+            session.add(Product(id=product_id, sku=sku, name=sku, category_id=1, supplier_id=1,
+                                unit_cost_cny=Decimal(cost), list_price_usd=Decimal("15"), weight_kg=0.1,
+                                length_cm=10, width_cm=5, height_cm=2))
+    return db
+
+
+def stored_lines(engine) -> dict[tuple[str, str], tuple]:
+    with unit_of_work(engine) as session:
+        rows = session.execute(select(Order.order_ref, Product.sku, OrderLine.quantity, OrderLine.unit_price,
+                                      OrderLine.line_total, OrderLine.revenue_usd, OrderLine.cogs_usd)
+                               .join(Order, Order.id == OrderLine.order_id)
+                               .join(Product, Product.id == OrderLine.product_id)).all()
+    return {(ref, sku): (qty, *(str(v) for v in money)) for ref, sku, qty, *money in rows}
+
+
+def table_counts(engine) -> tuple[int, int, int]:
+    return count(engine, Order), count(engine, OrderLine), count(engine, Customer)
+
+
+# COGS = quantity × unit_cost_cny / CNY per USD × (1 + DEFAULT_LANDED_SHARE 0.115); no product has a line yet.
+#   CBL × 2: 8.00 × 2 / 7 × 1.115 = 2.5486 -> 2.55    CBL × 1: 1.2743 -> 1.27
+#   PHN × 1: 6.30 / 7 × 1.115 = 1.0035 -> 1.00
+# revenue = line total × (1 − order discount / order line totals) × net of VAT × USD per unit
+LINE_CASES = {
+    # Shopify #2001 (US, USD): lines 20 + 10 = 30, discount 3 -> 90 % kept; US prices exclude tax
+    #   cable 20 × 0.9 = 18.00; case 10 × 0.9 = 9.00. #2002's SKU is unknown: no line.
+    "shopify": (SHOPIFY.encode(), {
+        ("#2001", "CBL-USB-C-1M"): (2, "10.00", "20.00", "18.00", "2.55"),
+        ("#2001", "PHN-CASE-BLK"): (1, "10.00", "10.00", "9.00", "1.00")},
+        # day totals (market, channel): orders, units, GMV, net revenue, COGS
+        {("US", 2): (2, 3, 37.0, 27.0, 3.55)}),
+    # Amazon 302-1111111 (DE, EUR at 0.8 per USD = USD 1.25): item-price is the line total and includes 19 % VAT;
+    #   lines 19.98 + 12.99 = 32.97, promotion |−1.30| -> 1 − 1.30 / 32.97 = 0.960570 kept
+    #   cable 19.98 × 0.960570 / 1.19 × 1.25 = 20.16 (unit 19.98 / 2 = 9.99); case 12.99 × ... = 13.11
+    #   GMV (32.97 − 1.30) × 1.25 = 39.59
+    # 113-3333333 (US): case 14.99, no discount, tax on top -> revenue 14.99; GMV 14.99 + 3.99 shipping + 1.05
+    #   + 0.28 tax = 20.31. 113-4444444: stand unknown, cable cancelled by Amazon -> no line; GMV 24.00 + 1.92.
+    # 302-2222222 (pending, 2026-03-02, no price yet): the cable, revenue 0. 302-5555555 cancelled: no line.
+    "amazon": (AMAZON, {
+        ("302-1111111-1111111", "CBL-USB-C-1M"): (2, "9.99", "19.98", "20.16", "2.55"),
+        ("302-1111111-1111111", "PHN-CASE-BLK"): (1, "12.99", "12.99", "13.11", "1.00"),
+        ("113-3333333-3333333", "PHN-CASE-BLK"): (1, "14.99", "14.99", "14.99", "1.00"),
+        ("302-2222222-2222222", "CBL-USB-C-1M"): (1, "0.00", "0.00", "0.00", "1.27")},
+        {("DE", 1): (1, 3, 39.59, 33.27, 3.55), ("US", 1): (2, 1, 46.23, 14.99, 1.0)}),
+}
+
+
+@pytest.mark.parametrize("case", LINE_CASES)
+def test_line_items_become_order_lines_with_units_and_cogs(shop, case):
+    data, lines, day_totals = LINE_CASES[case]
+    result = run_import(shop, data, f"{case}.txt")
+    assert (result.lines_inserted, result.lines_updated) == (len(lines), 0)
+    assert stored_lines(shop) == lines
+    with unit_of_work(shop) as session:
+        sales = {(r.market_code, r.channel_id): (r.orders, r.units, round(r.gmv_usd, 2), round(r.net_revenue_usd, 2),
+                                                 round(r.cogs_usd, 2))
+                 for r in session.scalars(select(DailySales).where(DailySales.day == DAY))}
+    assert sales == day_totals
+
+
+def test_amazon_order_report_orders(shop):
+    result = run_import(shop, AMAZON, "All Orders Report.txt")
+    assert (result.kind, result.inserted, result.updated, result.skipped) == ("amazon_orders", 5, 0, 0)
+    with unit_of_work(shop) as session:
+        orders = {o.order_ref: (o.channel_id, o.market_code, o.status, str(o.order_total), str(o.tax_total),
+                                str(o.gmv_usd), o.order_date) for o in session.scalars(select(Order))}
+    second = DAY + dt.timedelta(days=1)
+    assert orders == {
+        "302-1111111-1111111": (1, "DE", "completed", "31.67", "5.26", "39.59", DAY),  # VAT inside the price
+        "113-3333333-3333333": (1, "US", "completed", "20.31", "1.33", "20.31", DAY),  # 1.05 + 0.28 tax on top
+        "113-4444444-4444444": (1, "US", "completed", "25.92", "1.92", "25.92", DAY),  # cancelled item left out
+        "302-2222222-2222222": (1, "DE", "completed", "0.00", "0.00", "0.00", second),  # market from Amazon.de
+        "302-5555555-5555555": (1, "DE", "cancelled", "0.00", "0.00", "0.00", second),
+    }
+
+
+@pytest.mark.parametrize(("data", "unknown", "examples"), [
+    (SHOPIFY.encode(), 1, ("ZZZ-404",)),
+    (AMAZON, 1, ("STAND-ALU-15",)),  # the item Amazon cancelled is no line, known or not
+    (None, 98, ()),  # the real Shopify export: its 98 line items carry no SKU at all
+], ids=["shopify", "amazon", "real-shopify"])
+def test_unknown_skus_are_reported_not_dropped_silently(shop, data, unknown, examples):
+    data = data if data is not None else real("shopify_orders_export_us.csv")
+    result = run_import(shop, data, "orders.txt")
+    assert (result.unknown_sku_lines, result.unknown_skus) == (unknown, examples)
+    with unit_of_work(shop) as session:
+        detail = json.loads(session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "import")))
+    assert detail["unknown_sku_lines"] == unknown
+
+
+IMPORTS = {"shopify": SHOPIFY.encode(), "amazon": AMAZON, "real-shopify": None}
+
+
+def import_data(case: str) -> bytes:
+    return IMPORTS[case] if IMPORTS[case] is not None else real("shopify_orders_export_us.csv")
+
+
+@pytest.mark.parametrize("case", IMPORTS)
+def test_the_same_file_twice_changes_no_order_line_or_customer(shop, case):
+    first = run_import(shop, import_data(case), "a.txt")
+    after_first = (table_counts(shop), stored_lines(shop))
+    second = run_import(shop, import_data(case), "a.txt")
+    assert (second.inserted, second.updated, second.lines_inserted, second.lines_updated,
+            second.customers_inserted) == (0, 0, 0, 0, 0)
+    assert second.skipped == first.inserted
+    assert (table_counts(shop), stored_lines(shop)) == after_first
+
+
+@pytest.mark.parametrize("case", IMPORTS)
+def test_undo_removes_orders_lines_and_customers_and_the_file_imports_again(shop, case):
+    first = run_import(shop, import_data(case), "a.txt")
+    assert table_counts(shop)[0] == first.inserted
+    with unit_of_work(shop) as session:
+        assert undo_import(session, "stafford", first.batch_id).deleted == first.inserted
+    assert table_counts(shop) == (0, 0, 0)
+    with unit_of_work(shop) as session:
+        assert session.scalar(select(func.coalesce(func.sum(DailySales.units), 0))) == 0
+    again = run_import(shop, import_data(case), "a.txt")
+    assert (again.inserted, again.lines_inserted, again.customers_inserted) == (
+        first.inserted, first.lines_inserted, first.customers_inserted)
+
+
+def test_changed_lines_replace_the_stored_ones_and_undo_puts_them_back(shop):
+    run_import(shop, SHOPIFY.encode(), "v1.csv")
+    before = stored_lines(shop)
+    # #2001 again, now 3 cables and no case: one line changed, one removed
+    changed = SHOPIFY_HEADER + ("#2001,ann@example.com,paid,USD,27.00,5.00,0.00,32.00,3.00,2026-03-01 10:00:00 +0000,"
+                                "3,USB-C cable,10.00,CBL-USB-C-1M,US\r\n")
+    result = run_import(shop, changed.encode(), "v2.csv")
+    assert (result.inserted, result.updated, result.lines_inserted, result.lines_updated) == (0, 1, 0, 2)
+    # 30 of goods, 3 off -> 90 %: 27.00; 8.00 × 3 / 7 × 1.115 = 3.82
+    assert stored_lines(shop) == {("#2001", "CBL-USB-C-1M"): (3, "10.00", "30.00", "27.00", "3.82")}
+    with unit_of_work(shop) as session:
+        assert undo_import(session, "stafford", result.batch_id).restored == 1
+    assert stored_lines(shop) == before
+
+
+def first_orders(engine) -> dict[str, tuple]:
+    with unit_of_work(engine) as session:
+        return {ref: (customer, first) for ref, customer, first in session.execute(
+            select(Order.order_ref, Customer.first_order_on, Order.is_first_order)
+            .join(Customer, Customer.id == Order.customer_id))}
+
+
+def test_customers_are_hashed_e_mails_and_first_orders_follow_the_earliest(shop):
+    first = run_import(shop, SHOPIFY.encode(), "march.csv")
+    assert first.customers_inserted == 2
+    with unit_of_work(shop) as session:
+        refs = set(session.scalars(select(Customer.customer_ref)))
+    # the model keeps no address: SHA-256 of the trimmed, lower-cased e-mail ("Ann@Example.com" = "ann@...")
+    assert refs == {hashlib.sha256(b"ann@example.com").hexdigest(), hashlib.sha256(b"bo@example.com").hexdigest()}
+    later = run_import(shop, SHOPIFY_LATER.encode(), "march-2.csv")
+    assert (later.customers_inserted, count(shop, Customer)) == (0, 2)
+    assert first_orders(shop) == {"#2001": (DAY, True), "#2002": (DAY, True), "#2003": (DAY, False)}
+    earlier = run_import(shop, SHOPIFY_EARLIER.encode(), "february.csv")
+    # #1999 is now Ann's first order: the flag moves off #2001 (an update) and first_order_on moves back
+    assert (earlier.inserted, earlier.updated) == (1, 1)
+    feb27 = dt.date(2026, 2, 27)
+    assert first_orders(shop) == {"#1999": (feb27, True), "#2001": (feb27, False), "#2002": (DAY, True),
+                                  "#2003": (feb27, False)}
+    with unit_of_work(shop) as session:
+        undo_import(session, "stafford", earlier.batch_id)
+    assert first_orders(shop) == {"#2001": (DAY, True), "#2002": (DAY, True), "#2003": (DAY, False)}
+
+
+def test_undo_refuses_while_a_later_import_uses_the_customers_it_added(shop):
+    first = run_import(shop, SHOPIFY.encode(), "march.csv")
+    later = run_import(shop, SHOPIFY_LATER.encode(), "march-2.csv")
+    with unit_of_work(shop) as session, pytest.raises(UndoRefused, match=f"undo import {later.batch_id} first"):
+        undo_import(session, "stafford", first.batch_id)
+    with unit_of_work(shop) as session:
+        undo_import(session, "stafford", later.batch_id)
+    with unit_of_work(shop) as session:
+        undo_import(session, "stafford", first.batch_id)
+    assert table_counts(shop) == (0, 0, 0)
+
+
+def test_real_shopify_export_customers_and_first_orders(shop):
+    result = run_import(shop, real("shopify_orders_export_us.csv"), "orders_export_1.csv")
+    # 81 orders, 58 with an e-mail address, 54 different addresses; cust_1097db16 ordered #1010, #1023, #1038
+    assert (result.inserted, result.customers_inserted, result.lines_inserted) == (81, 54, 0)
+    with unit_of_work(shop) as session:
+        flags = dict(session.execute(select(Order.order_ref, Order.is_first_order)
+                                     .where(Order.order_ref.in_(["#1010", "#1023", "#1038", "#1081"]))).all())
+        assert session.scalar(select(func.count()).select_from(Order).where(Order.is_first_order)) == 54
+    assert flags == {"#1010": True, "#1023": False, "#1038": False, "#1081": False}  # #1081 has no e-mail
+
+
+def test_landed_share_comes_from_the_products_booked_lines(shop):
+    with unit_of_work(shop) as session:
+        # SKU-1 (CNY 10.00) booked at USD 1.60 for one unit on a day of CNY 7.0: 1.60 / (10 / 7) − 1 = 12 %
+        factories.order(session, 900, DAY, "US", 2, gmv="20", revenue="20", cogs="1.60")
+    data = SHOPIFY_HEADER + "#3001,,paid,USD,40.00,0,0,40.00,0,2026-03-01 10:00:00 +0000,2,Cable,20.00,SKU-1,US\r\n"
+    run_import(shop, data.encode(), "s.csv")
+    # 10 × 2 / 7 × 1.12 = 3.20
+    assert stored_lines(shop)[("#3001", "SKU-1")] == (2, "20.00", "40.00", "40.00", "3.20")
+
+
+def test_line_items_need_a_cny_rate_to_cost_them(db):
+    with pytest.raises(UploadError, match="s.csv: there is no CNY exchange rate"):
+        run_import(db, (SHOPIFY_HEADER + "#3001,,paid,USD,20,0,0,20,0,2026-03-01 10:00:00 +0000,1,Cable,20.00,SKU-1,"
+                        "US\r\n").encode(), "s.csv")
+    assert count(db, Order) == 0
