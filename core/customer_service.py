@@ -31,18 +31,13 @@ from sqlalchemy.orm import Session
 from core import thresholds
 from core.filters import Filters
 from core.models import (
-    Customer,
     DailyReturns,
     DailySales,
     DailyTicketStats,
     DailyTicketTimes,
     MonthlyCohorts,
     MonthlySkuReturns,
-    Order,
-    OrderLine,
     Product,
-    Return,
-    Ticket,
 )
 from core.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
 
@@ -117,94 +112,6 @@ def per_hundred(count: float, orders: float) -> float | None:
 
 
 # --- summary tables -------------------------------------------------------------------------------------------------
-
-
-def refresh_service_summaries(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> dict:
-    """Rebuild the ticket, returns and cohort summaries. Returns are requested after their order, and a
-    month's cohorts change only from that month on, so those tables are rebuilt from `start` on."""
-    from core.summaries import _count_if, _frame, _hours_between, _in_range, _replace
-
-    stats = _frame(session, select(
-        Ticket.created_date.label("day"), Ticket.market_code, Ticket.channel, Ticket.reason, Ticket.language,
-        func.count().label("tickets"), _count_if(Ticket.first_response_at.is_not(None)).label("responded"),
-        _count_if(Ticket.resolved_at.is_not(None)).label("resolved"),
-        func.coalesce(func.sum(Ticket.csat), 0).label("csat_sum"), func.count(Ticket.csat).label("csat_count"),
-    ).where(_in_range(Ticket.created_date, start, end))
-        .group_by(Ticket.created_date, Ticket.market_code, Ticket.channel, Ticket.reason, Ticket.language))
-    written = {"daily_ticket_stats": _replace(session, DailyTicketStats, DailyTicketStats.day, start, end, stats)}
-
-    raw = _frame(session, select(
-        Ticket.created_date.label("day"), Ticket.market_code, Ticket.channel, Ticket.language,
-        _hours_between(session, Ticket.first_response_at, Ticket.created_at).label("first_response"),
-        _hours_between(session, Ticket.resolved_at, Ticket.created_at).label("resolution"),
-    ).where(_in_range(Ticket.created_date, start, end)))
-    parts = []
-    keys = ["day", "market_code", "channel", "language"]
-    for measure in MEASURES:
-        hours = raw[measure].astype(float)
-        known = raw[hours.notna()]
-        if known.empty:
-            continue
-        edges = np.asarray(BUCKET_EDGES, dtype=float)
-        lower = edges[np.searchsorted(edges, np.maximum(hours[hours.notna()].to_numpy(), 0.0), side="right") - 1]
-        part = known[keys].assign(measure=measure, bucket_hours=lower)
-        parts.append(part.groupby(keys + ["measure", "bucket_hours"], as_index=False).size()
-                     .rename(columns={"size": "tickets"}))
-    times = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    written["daily_ticket_times"] = _replace(session, DailyTicketTimes, DailyTicketTimes.day, start, end, times)
-
-    unit_cost = (select(func.max(OrderLine.cogs_usd / OrderLine.quantity))
-                 .where(OrderLine.order_id == Return.order_id, OrderLine.product_id == Return.product_id)
-                 .scalar_subquery())
-    unsellable = case((Return.restockable, 0), else_=Return.quantity * func.coalesce(unit_cost, 0))
-    returns = _frame(session, select(
-        Return.requested_on.label("day"), Order.market_code, Order.channel_id, Return.reason,
-        func.count().label("returns"), func.sum(Return.quantity).label("units"),
-        func.sum(Return.refund_usd).label("refund_usd"),
-        func.sum(Return.return_shipping_usd).label("return_shipping_usd"),
-        func.sum(unsellable).label("unsellable_usd"),
-    ).join(Order, Order.id == Return.order_id).where(_in_range(Return.requested_on, start, None))
-        .group_by(Return.requested_on, Order.market_code, Order.channel_id, Return.reason))
-    money = ["refund_usd", "return_shipping_usd", "unsellable_usd"]
-    if not returns.empty:
-        returns[money] = returns[money].astype(float)
-    written["daily_returns"] = _replace(session, DailyReturns, DailyReturns.day, start, None, returns)
-
-    first = start.replace(day=1) if start else None
-    month = month_start(session, Order.order_date)
-    live = Order.status != "cancelled"
-    sold = _frame(session, select(
-        month.label("month"), Order.market_code, Order.channel_id, OrderLine.product_id,
-        func.sum(OrderLine.quantity).label("units_sold"),
-    ).join(Order, Order.id == OrderLine.order_id).where(live, _in_range(Order.order_date, first, None))
-        .group_by(month, Order.market_code, Order.channel_id, OrderLine.product_id))
-    returned = _frame(session, select(
-        month.label("month"), Order.market_code, Order.channel_id, Return.product_id,
-        func.sum(Return.quantity).label("units_returned"), func.sum(Return.refund_usd).label("refund_usd"),
-        func.sum(Return.return_shipping_usd).label("return_shipping_usd"),
-        func.sum(unsellable).label("unsellable_usd"),
-    ).join(Order, Order.id == Return.order_id).where(live, _in_range(Order.order_date, first, None))
-        .group_by(month, Order.market_code, Order.channel_id, Return.product_id))
-    sku = sold.merge(returned, on=["month", "market_code", "channel_id", "product_id"], how="outer")
-    if not sku.empty:
-        sku = sku.fillna({"units_sold": 0, "units_returned": 0, **{m: 0.0 for m in money}})
-        sku["month"] = pd.to_datetime(sku["month"]).dt.date
-        sku[money] = sku[money].astype(float)
-        sku[["units_sold", "units_returned"]] = sku[["units_sold", "units_returned"]].astype(int)
-    written["monthly_sku_returns"] = _replace(session, MonthlySkuReturns, MonthlySkuReturns.month, first, None, sku)
-
-    cohort = month_start(session, Customer.first_order_on)
-    cohorts = _frame(session, select(
-        cohort.label("cohort_month"), month.label("month"), Order.market_code,
-        func.count(func.distinct(Order.customer_id)).label("customers"), func.count().label("orders"),
-    ).join(Customer, Customer.id == Order.customer_id)
-        .where(live, Customer.first_order_on.is_not(None), _in_range(Order.order_date, first, None))
-        .group_by(cohort, month, Order.market_code))
-    if not cohorts.empty:
-        cohorts["cohort_month"] = pd.to_datetime(cohorts["cohort_month"]).dt.date
-        cohorts["month"] = pd.to_datetime(cohorts["month"]).dt.date
-    written["monthly_cohorts"] = _replace(session, MonthlyCohorts, MonthlyCohorts.month, first, None, cohorts)
-    return written
 
 
 # --- page figures ---------------------------------------------------------------------------------------------------

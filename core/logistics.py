@@ -59,16 +59,12 @@ from core.models import (
     DailyTransit,
     InboundShipment,
     InventorySnapshot,
-    Order,
-    OrderLine,
     Product,
     Return,
-    Shipment,
     Supplier,
     Warehouse,
 )
 from core.queries import frame, in_currency, join_fx, safe_ratio, where_filters
-from core.summaries import _count_if, _frame, _in_range, _replace, _transit_days
 
 ON_TIME_TARGET = thresholds.ON_TIME_DELIVERY_TARGET
 OVERSTOCK_DAYS = 84
@@ -83,48 +79,6 @@ GRADE_FLOORS = (("A", 0.90), ("B", 0.80), ("C", 0.70))
 
 
 # --- summary tables (kept current by core.summaries.refresh_all) ------------------------------------------
-
-
-def refresh_daily_product_demand(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
-    result = _frame(
-        session,
-        select(
-            Order.order_date.label("day"),
-            Shipment.warehouse_id,
-            OrderLine.product_id,
-            func.sum(OrderLine.quantity).label("units"),
-        )
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Shipment, Shipment.order_id == Order.id)
-        .where(_in_range(Order.order_date, start, end), Order.status != "cancelled")
-        .group_by(Order.order_date, Shipment.warehouse_id, OrderLine.product_id),
-    )
-    if not result.empty:
-        result["units"] = result["units"].astype(int)
-    return _replace(session, DailyProductDemand, DailyProductDemand.day, start, end, result)
-
-
-def refresh_daily_transit(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
-    transit = _transit_days(session)
-    result = _frame(
-        session,
-        select(
-            Shipment.ship_date.label("day"),
-            Order.market_code,
-            Order.channel_id,
-            Shipment.carrier,
-            transit.label("transit_days"),
-            func.count().label("delivered"),
-            _count_if(transit <= Shipment.promised_days).label("on_time"),
-        )
-        .join(Order, Order.id == Shipment.order_id)
-        .where(Shipment.status == "delivered", Shipment.ship_date.is_not(None),
-               _in_range(Shipment.ship_date, start, end))
-        .group_by(Shipment.ship_date, Order.market_code, Order.channel_id, Shipment.carrier, transit),
-    )
-    if not result.empty:
-        result[["transit_days", "delivered", "on_time"]] = result[["transit_days", "delivered", "on_time"]].astype(int)
-    return _replace(session, DailyTransit, DailyTransit.day, start, end, result)
 
 
 # --- delivery performance -----------------------------------------------------------------------------------

@@ -657,8 +657,7 @@ class DailyAccountHealth(Base):
 
 
 # --- payments and customer service summaries (issue 5) ---------------------------
-# Rebuilt by core.payments.refresh_payment_summaries and core.customer_service.refresh_service_summaries
-# (called from core.summaries.refresh_all). Empty text ('') stands for "none" in key columns.
+# Rebuilt by core.summaries (refresh_all / refresh_affected). Empty text ('') stands for "none" in key columns.
 
 
 class DailyPaymentOutcomes(Base):

@@ -34,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import thresholds
@@ -48,7 +48,6 @@ from core.models import (
     DailySettlements,
     FxRate,
     Market,
-    Payment,
     PaymentsInTransit,
 )
 from core.overview import vamp_ratio
@@ -158,68 +157,6 @@ def fee_schedule(amount: float, referral_fee: Mapping[str, float] | None = None)
 
 
 # --- summary tables -------------------------------------------------------------------------------------------------
-
-
-def refresh_payment_summaries(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> dict:
-    """Rebuild the payment summaries. Tables keyed by a later date than the attempt (disputes, payouts)
-    are rebuilt from `start` on, since an attempt on `start` can only be disputed or paid out later."""
-    from core.summaries import _count_if, _frame, _in_range, _replace
-
-    keys = (Payment.market_code, Payment.channel_id, Payment.method, Payment.gateway)
-    declined = Payment.status == "declined"
-    card_country = func.coalesce(Payment.card_country, "")
-    reason = case((declined, func.coalesce(Payment.decline_reason, "")), else_="")
-    outcomes = _frame(session, select(
-        Payment.attempt_date.label("day"), *keys, card_country.label("card_country"),
-        reason.label("decline_reason"), func.count().label("attempts"), _count_if(~declined).label("succeeded"),
-    ).where(_in_range(Payment.attempt_date, start, end)).group_by(Payment.attempt_date, *keys, card_country, reason))
-    written = {"daily_payment_outcomes": _replace(session, DailyPaymentOutcomes, DailyPaymentOutcomes.day, start,
-                                                  end, outcomes)}
-
-    raised = func.coalesce(Payment.disputed_on, Payment.attempt_date)
-    dispute_reason = func.coalesce(Payment.dispute_reason, "")
-    disputes = _frame(session, select(
-        raised.label("day"), *keys, dispute_reason.label("reason"),
-        _count_if(Payment.disputed_on.is_not(None)).label("disputes"),
-        _count_if(Payment.fraud_reported).label("fraud_reported"),
-        func.sum(Payment.amount_usd).label("amount_usd"),
-    ).where(Payment.disputed_on.is_not(None) | Payment.fraud_reported, _in_range(raised, start, None))
-        .group_by(raised, *keys, dispute_reason))
-    if not disputes.empty:
-        disputes["amount_usd"] = disputes["amount_usd"].astype(float)
-    written["daily_disputes"] = _replace(session, DailyDisputes, DailyDisputes.day, start, None, disputes)
-
-    lag = _days_between(session, Payment.settled_on, Payment.attempt_date)
-    settled = _frame(session, select(
-        Payment.settled_on.label("day"), *keys, Payment.currency, func.count().label("payments"),
-        func.sum(Payment.amount).label("amount_local"), func.sum(Payment.amount_usd).label("amount_usd"),
-        func.sum(Payment.amount * Payment.settled_usd_per_unit).label("settled_usd"),
-        func.sum(Payment.fee_usd).label("fee_usd"), func.sum(lag).label("lag_days_sum"),
-    ).where(Payment.settled_on.is_not(None), ~declined, _in_range(Payment.settled_on, start, None))
-        .group_by(Payment.settled_on, *keys, Payment.currency))
-    if not settled.empty:
-        money = ["amount_local", "amount_usd", "settled_usd", "fee_usd"]
-        settled[money] = settled[money].astype(float)
-        settled["lag_days_sum"] = settled["lag_days_sum"].astype(int)
-    written["daily_settlements"] = _replace(session, DailySettlements, DailySettlements.day, start, None, settled)
-
-    transit = _frame(session, select(
-        Payment.attempt_date.label("day"), *keys, Payment.currency, func.count().label("payments"),
-        func.sum(Payment.amount).label("amount_local"), func.sum(Payment.amount_usd).label("amount_usd"),
-        func.sum(Payment.fee_usd).label("fee_usd"),
-    ).where(Payment.settled_on.is_(None), ~declined, Payment.status != "refunded")
-        .group_by(Payment.attempt_date, *keys, Payment.currency))
-    if not transit.empty:
-        transit[["amount_local", "amount_usd", "fee_usd"]] = transit[["amount_local", "amount_usd",
-                                                                       "fee_usd"]].astype(float)
-    written["payments_in_transit"] = _replace(session, PaymentsInTransit, PaymentsInTransit.day, None, None, transit)
-    return written
-
-
-def _days_between(session: Session, later, earlier):
-    if session.get_bind().dialect.name == "sqlite":
-        return func.julianday(later) - func.julianday(earlier)
-    return later - earlier  # date - date is an integer number of days in PostgreSQL
 
 
 # --- dispute monitoring (also used by the risk page) ----------------------------------------------------------------

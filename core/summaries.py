@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import Date, DateTime, Integer, String, and_, case, cast, delete, func, insert, literal, \
     literal_column, select, union_all
 from sqlalchemy.orm import Session
@@ -138,23 +137,6 @@ def _rebuild(session: Session, model, day_column, start: dt.date | None, end: dt
 
 def _left_join(base, other, keys: Iterable[str]):
     return and_(*[base.c[key] == other.c[key] for key in keys])
-
-
-# Kept for core.logistics, which still imports them for its former refreshers (now unused: see REFRESHERS).
-def _frame(session: Session, stmt) -> pd.DataFrame:
-    result = session.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-def _replace(session: Session, table, day_column, start, end, frame: pd.DataFrame) -> int:
-    connection = session.connection()
-    connection.execute(delete(table.__table__).where(_in_range(day_column, start, end)))
-    if frame.empty:
-        return 0
-    records = frame.to_dict(orient="records")
-    for offset in range(0, len(records), 50_000):
-        connection.execute(insert(table.__table__), records[offset: offset + 50_000])
-    return len(records)
 
 
 # --- sales and delivery -----------------------------------------------------------------------------------------
