@@ -162,3 +162,18 @@ def test_columns_typed_in_threads_equal_one_by_one(name, kind, date_format, unpa
         == (kind, date_format, unparsed)
     pd.testing.assert_series_equal(frame[name], alone.series, check_names=False)
     assert list(frame.columns) == _MIXED.column_names and seen == [(i + 1) / 6 for i in range(6)]
+
+
+@pytest.mark.parametrize("column", [
+    pa.chunked_array([[1.5, 2.5, 3.5]]),  # one chunk, no nulls: numpy sees Arrow's read-only memory
+    pa.chunked_array([[1.5], [2.5, 3.5]]),  # chunks joined into a fresh array
+    pa.chunked_array([[1.5, None, 3.5]]),  # nulls become NaN in a fresh array
+    pa.chunked_array([[dt.datetime(2020, 1, 1)], [dt.datetime(2020, 1, 2), dt.datetime(2020, 1, 3)]],
+                     pa.timestamp("s")),
+], ids=["arrow-memory", "chunks", "nulls", "timestamps"])
+def test_numpy_series_is_writable_and_leaves_arrow_alone(column):
+    before = column.to_pylist()
+    series = csv_detect._numpy_series(column)
+    pd.testing.assert_series_equal(series, pd.Series(column.to_numpy()))
+    series.iloc[0] = series.iloc[2]
+    assert column.to_pylist() == before
