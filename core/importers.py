@@ -54,7 +54,6 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -873,12 +872,15 @@ def _from_json(table, values: dict) -> dict:
     return out
 
 
-def _db_values(session: Session, table, columns: list[str], frame: pd.DataFrame) -> list[tuple]:
-    """Rows as DBAPI tuples (no per-row SQLAlchemy work): SQLite gets dates and datetimes as the text
-    SQLAlchemy itself stores; PostgreSQL gets Python objects."""
+def _db_columns(session: Session, table, columns: list[str], frame: pd.DataFrame) -> list[list]:
+    """Column values as the DBAPI takes them (no per-row SQLAlchemy work): SQLite gets dates and datetimes as
+    the text SQLAlchemy itself stores; PostgreSQL gets Python objects."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    data = [_db_column(frame[column], table.c[column].type, sqlite) for column in columns]
-    return list(zip(*data))
+    return [_db_column(frame[column], table.c[column].type, sqlite) for column in columns]
+
+
+def _db_values(session: Session, table, columns: list[str], frame: pd.DataFrame) -> list[tuple]:
+    return list(zip(*_db_columns(session, table, columns, frame)))
 
 
 def _db_column(series: pd.Series, column_type, sqlite: bool) -> list:
@@ -904,24 +906,29 @@ def _db_column(series: pd.Series, column_type, sqlite: bool) -> list:
 
 
 def _insert_frame(session: Session, table, columns: list[str], frame: pd.DataFrame) -> None:
-    for start in range(0, len(frame), SLICE_ROWS):  # DBAPI tuples a slice at a time: a million would cost GBs
-        _insert_rows(session, table, columns, _db_values(session, table, columns, frame.iloc[start:start + SLICE_ROWS]))
+    for start in range(0, len(frame), SLICE_ROWS):  # DBAPI values a slice at a time: a million would cost GBs
+        part = frame.iloc[start:start + SLICE_ROWS]
+        _insert_rows(session, table, columns, _db_columns(session, table, columns, part))
 
 
-def _insert_rows(session: Session, table, columns: list[str], rows: list[tuple]) -> None:
-    """INSERT ... VALUES (...), (...), ...: a statement per row through the DBAPI's executemany spends more
-    in per-statement overhead than in the insert (SQLite: about 40 % of a million-row import)."""
+def _insert_rows(session: Session, table, columns: list[str], data: list[list]) -> None:
+    """INSERT ... VALUES (...), (...), ... from column lists: a statement per row through the DBAPI's
+    executemany spends more in per-statement overhead than in the insert (SQLite: about 40 % of a
+    million-row import)."""
+    rows, width = (len(data[0]) if data else 0), len(columns)
     if not rows:
         return
-    per = max(1, MAX_PARAMETERS // len(columns))
-    row = f"({', '.join([_mark(session)] * len(columns))})"
+    flat = [None] * (rows * width)
+    for position, values in enumerate(data):  # row-major parameters, without a tuple per row
+        flat[position::width] = values
+    per = max(1, MAX_PARAMETERS // width)
+    step = per * width
+    row = f"({', '.join([_mark(session)] * width)})"
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-    whole = len(rows) - len(rows) % per
-    width = per * len(columns)
-    flat = list(chain.from_iterable(rows[:whole]))
-    _executemany(session, head + ", ".join([row] * per), [flat[i:i + width] for i in range(0, len(flat), width)])
-    if whole < len(rows):
-        _executemany(session, head + ", ".join([row] * (len(rows) - whole)), [list(chain.from_iterable(rows[whole:]))])
+    whole = rows - rows % per
+    _executemany(session, head + ", ".join([row] * per), [flat[i:i + step] for i in range(0, whole * width, step)])
+    if whole < rows:
+        _executemany(session, head + ", ".join([row] * (rows - whole)), [flat[whole * width:]])
 
 
 def _mark(session: Session) -> str:
@@ -972,6 +979,8 @@ def _upsert(session: Session, canonical: Canonical, batch_id: int) -> _Counts:
     spec = SPECS[entity]
     counts = _Counts(skipped=int(canonical.records.attrs.get("skipped_rows", 0)))
     frame = _without_repeats(canonical.records, spec, counts)
+    if frame.empty:  # every row skipped (markets we do not sell in)
+        return counts
     fields = list(spec.fields)
     if "_customer" in frame:
         frame = _link_customers(session, frame, batch_id, counts)
@@ -1224,7 +1233,7 @@ def _comparable_column(values: pd.Series, column_type) -> pd.Series:
         if not pd.api.types.is_float_dtype(values):
             values = values.astype(object).where(values.notna(), np.nan).astype("float64")
         return values.round(6)
-    return values.astype("str")
+    return values.astype(object)  # not str: building an Arrow string array of a million values costs seconds
 
 
 def _insert(session: Session, spec: EntitySpec, entity: str, fresh: pd.DataFrame, fields: list[str],
@@ -1241,8 +1250,6 @@ def _insert(session: Session, spec: EntitySpec, entity: str, fresh: pd.DataFrame
         if column.name not in columns and column.default is not None and column.default.is_scalar:
             fresh = fresh.assign(**{column.name: column.default.arg})
             columns.append(column.name)
-    if spec.day is not None and pd.api.types.is_datetime64_any_dtype(fresh[spec.day]):
-        fresh = fresh.sort_values(spec.day, kind="stable")  # in day order the date index grows at its end
     _insert_frame(session, table, columns, fresh)
     if spec.model is not Order:
         _log(session, batch_id, entity, "inserted", _key_strings(fresh, spec).tolist())
@@ -1270,8 +1277,8 @@ def _update(session: Session, spec: EntitySpec, entity: str, changed: pd.DataFra
 def _log(session: Session, batch_id: int, entity: str, action: str, keys: list[str],
          before: list[str] | None = None) -> None:
     columns = ["batch_id", "entity", "row_key", "action", "before_json"]
-    rows = [(batch_id, entity, key, action, old) for key, old in zip(keys, before or [None] * len(keys))]
-    _insert_rows(session, ImportRow.__table__, columns, rows)
+    data = [[batch_id] * len(keys), [entity] * len(keys), keys, [action] * len(keys), before or [None] * len(keys)]
+    _insert_rows(session, ImportRow.__table__, columns, data)
 
 
 def _span(days: pd.Series) -> list[dt.date]:

@@ -503,3 +503,9 @@ def test_line_items_need_a_cny_rate_to_cost_them(db):
         run_import(db, (SHOPIFY_HEADER + "#3001,,paid,USD,20,0,0,20,0,2026-03-01 10:00:00 +0000,1,Cable,20.00,SKU-1,"
                         "US\r\n").encode(), "s.csv")
     assert count(db, Order) == 0
+
+
+def test_a_file_whose_rows_are_all_skipped_imports_nothing(db):
+    data = ORDERS_HEADER + "amazon,A-1,Atlantis,2026-03-01 10:00:00,EUR,1,,,\r\n"
+    result = run_import(db, data.encode(), "atlantis.csv", skip_unknown_markets=True)
+    assert (result.inserted, result.updated, result.skipped, result.first_day) == (0, 0, 1, None)
