@@ -13,8 +13,9 @@ Detection looks at a sample (the first 256 KiB):
 - decimal comma: when the delimiter is not a comma and numbers like `261,96` or `1.234,50` outnumber
   numbers like `261.96`.
 
-Parsing runs pyarrow's multithreaded CSV reader with every column read as text, then types each column
-from a sample: integer, number (decimal point or comma, thousands separators), date/time in one of
+Parsing runs pyarrow's multithreaded CSV reader (every column read as text for imports, which quote cells
+as written; plain columns typed by pyarrow itself for analysis), then types the remaining columns, side by
+side in threads, from a sample: integer, number (decimal point or comma, thousands separators), date/time in one of
 `DATE_FORMATS` (ISO, `2020/2/21 0:00`, `10/2/2017 10:56`, `21.02.2020`, Shopify's `... -0400`), boolean,
 or text. Every problem (empty, binary, header only, ragged rows) raises `UploadError` naming the file,
 line and column; `UploadError.template` is the English message id and `values` its placeholders, so the
