@@ -625,13 +625,17 @@ def _landed_shares(lookups: _Lookups, product_ids: list[int]) -> dict[int, float
     lines cost what its other lines cost. Imported lines never feed it: a file imported again costs the same.
     DEFAULT_LANDED_SHARE for a product without such a line."""
     shares = dict.fromkeys(product_ids, DEFAULT_LANDED_SHARE)
-    first_lines = (select(func.min(OrderLine.id)).join(Order, Order.id == OrderLine.order_id)
-                   .where(OrderLine.product_id.in_(product_ids), Order.import_batch_id.is_(None))
-                   .group_by(OrderLine.product_id))
+    # One LIMIT 1 walk of the product's index per product: MIN(id) ... GROUP BY product_id over the join took
+    # minutes on a million orders.
+    first_line = (select(OrderLine.id).join(Order, Order.id == OrderLine.order_id)
+                  .where(OrderLine.product_id == Product.id, Order.import_batch_id.is_(None))
+                  .order_by(OrderLine.id).limit(1).scalar_subquery())
+    line_ids = [i for i in lookups.session.scalars(select(first_line).where(Product.id.in_(product_ids)))
+                if i is not None]
     rows = lookups.session.execute(
         select(OrderLine.product_id, OrderLine.quantity, OrderLine.cogs_usd, Order.order_date, Product.unit_cost_cny)
         .join(Order, Order.id == OrderLine.order_id).join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.id.in_(first_lines))).all()
+        .where(OrderLine.id.in_(line_ids))).all()
     for product_id, quantity, cogs, day, unit_cost in rows:
         cny_per_usd = _asof(np.array([day], dtype="datetime64[D]"), *lookups.rates("CNY"))[0]
         factory = quantity * float(unit_cost) / cny_per_usd
