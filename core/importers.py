@@ -767,13 +767,12 @@ def _extra_columns(export: KnownExport, columns: list[str]) -> dict[str, str]:
             if column.lower() in present}
 
 
-def _fill_order_level(parsed: ParsedFile, ref_column: str, line_columns: set[str]) -> ParsedFile:
-    """Line-item rows of an order (Shopify) leave order-level cells empty: take them from the order's first row.
-    Line-item cells are the item's own, even when empty."""
+def _fill_order_level(parsed: ParsedFile, ref_column: str, order_level: list[str]) -> ParsedFile:
+    """Line-item rows of an order (Shopify) leave order-level cells empty: take them from the order's first row
+    (only for the columns the import reads)."""
     def fill(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         if frame is None:
             return None
-        order_level = [c for c in frame.columns if c != ref_column and c not in line_columns]
         filled = frame.copy()
         filled[order_level] = frame[order_level].groupby(frame[ref_column], sort=False, dropna=False).transform("first")
         return filled
@@ -791,8 +790,10 @@ def canonical_frame(session: Session, parsed: ParsedFile, options: ImportOptions
     export = EXPORTS_BY_KIND[recognition.kind]
     extra = _extra_columns(export, list(parsed.frame.columns))
     if export.lines == "first" and recognition.mapping.get("order_ref"):
-        line_columns = {column for name, column in extra.items() if name.startswith("line_")}
-        parsed = _fill_order_level(parsed, recognition.mapping["order_ref"], line_columns)
+        ref_column = recognition.mapping["order_ref"]
+        order_level = {c for c in recognition.mapping.values() if c} | \
+            {c for name, c in extra.items() if not name.startswith("line_")}  # a line item's cells are its own
+        parsed = _fill_order_level(parsed, ref_column, sorted(order_level - {ref_column}))
     src = _Source(parsed, recognition, options.defaults, extra)
     lookups = _Lookups(session)
     if recognition.entity == "orders":
