@@ -903,9 +903,8 @@ def _db_column(series: pd.Series, column_type, sqlite: bool) -> list:
     if isinstance(column_type, Date):
         days = pd.to_datetime(series)
         return _by_value(days, lambda d: d.date().isoformat() if sqlite else d.date()).tolist()
-    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series) or \
-            pd.api.types.is_bool_dtype(series):
-        return series.tolist() if not series.hasnans else series.astype(object).where(series.notna(), None).tolist()
+    if not series.hasnans:
+        return series.tolist()
     values = series.astype(object)
     return values.where(values.notna(), None).tolist()
 
