@@ -601,8 +601,11 @@ def in_threads(function: Callable, items) -> Iterator:
     """`map` on all cores, results in order. Arrow's kernels and numpy release the GIL, so the columns of a
     million-row file are converted or profiled side by side rather than one after another."""
     items = list(items)
-    with ThreadPoolExecutor(max_workers=max(1, min(len(items), pa.cpu_count()))) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(len(items), pa.cpu_count())))
+    try:
         yield from pool.map(function, items)
+    finally:  # a caller that stops early (a Streamlit rerun interrupts the progress callback) skips the rest
+        pool.shutdown(cancel_futures=True)
 
 
 def type_columns(table: pa.Table, decimal: str,

@@ -140,6 +140,20 @@ def test_in_threads_keeps_the_order_of_the_items(items):
     assert list(csv_detect.in_threads(slow_identity, items)) == items
 
 
+
+def test_in_threads_skips_the_rest_when_the_caller_stops():
+    ran = []
+
+    def slow(item):
+        time.sleep(0.01)
+        ran.append(item)
+        return item
+
+    results = csv_detect.in_threads(slow, range(40))
+    assert next(results) == 0
+    results.close()  # e.g. the progress callback raised
+    assert len(ran) < 40
+
 _MIXED = pa.table({
     "ref": pa.chunked_array([["A-1", "A-2"], ["A-3", None]]),
     "amount": pa.chunked_array([["1,5", "2"], [None, "1.003,25"]]),  # decimal comma
