@@ -123,6 +123,9 @@ UNKNOWN_SKU_EXAMPLES = 5
 ORDER_KEY = ["channel_id", "order_ref"]
 LINE_FIELDS = ("product_id", "quantity", "unit_price", "line_total", "revenue_usd", "cogs_usd")
 ORDER_CUSTOMER_FIELDS = ("customer_id", "is_first_order")
+# The raw tables an import of each entity writes (or its undo restores): the summaries reading them refresh.
+TOUCHED = {"orders": {"orders", "order_lines", "customers"}, "payments": {"payments"}, "shipments": {"shipments"},
+           "tickets": {"tickets"}}
 
 
 @dataclass(frozen=True)
@@ -1310,7 +1313,7 @@ def import_file(session: Session, actor: str, file_name: str, data: bytes, optio
                 raise UploadError(exc.template, **{**exc.values, "file": file_name}) from None
             raise
         batch.rows_inserted, batch.rows_updated, batch.rows_skipped = counts.inserted, counts.updated, counts.skipped
-        first, last = _refresh(session, counts.days)
+        first, last = _refresh(session, counts.days, TOUCHED[recognition.entity])
     lines = canonical.lines or LineItems(pd.DataFrame())
     session.add(AuditEvent(at=batch.imported_at, username=actor, entity="import_batch", entity_id=str(batch.id),
                            action="import", detail=json.dumps({
@@ -1360,7 +1363,7 @@ def undo_import(session: Session, actor: str, batch_id: int) -> UndoResult:
             _restore_updated(session, batch_id, "customers", days)
             _delete_inserted(session, batch_id, "customers", days)
         batch.status = "undone"
-        _refresh(session, days)
+        _refresh(session, days, TOUCHED[entity])
     session.add(AuditEvent(at=_now(), username=actor, entity="import_batch", entity_id=str(batch_id), action="undo",
                            detail=json.dumps({"deleted": deleted, "restored": restored})))
     session.flush()
