@@ -97,16 +97,18 @@ def _phase_import(path: str, db_dir: str, second: bool, queue) -> None:
     from core import summaries
 
     refresh_seconds = []
-    original_refresh = summaries.refresh_all
 
-    def timed_refresh(session, start=None, end=None):  # how much of the import the summary refresh takes
-        t = time.perf_counter()
-        try:
-            return original_refresh(session, start, end)
-        finally:
-            refresh_seconds.append(time.perf_counter() - t)
+    def timed(refresh):  # how much of the import the summary refresh takes (either entry point)
+        def run(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return refresh(*args, **kwargs)
+            finally:
+                refresh_seconds.append(time.perf_counter() - t)
+        return run
 
-    summaries.refresh_all = timed_refresh
+    summaries.refresh_all = timed(summaries.refresh_all)
+    summaries.refresh_affected = timed(summaries.refresh_affected)
     data = Path(path).read_bytes()
     t0 = time.perf_counter()
     with unit_of_work(engine) as session:
