@@ -1355,6 +1355,7 @@ def undo_import(session: Session, actor: str, batch_id: int) -> UndoResult:
     entity = _entity_of_kind(batch.kind)
     if entity == "orders":
         _refuse_while_customers_used(session, batch_id)
+        _refuse_while_orders_have_dependents(session, batch_id)
     days: list = []
     with _roomy_cache(session):
         deleted = _delete_inserted(session, batch_id, entity, days)
@@ -1395,6 +1396,19 @@ def _later_batch_touching(session: Session, batch_id: int) -> int | None:
         if len(hits):
             found = min(int(hits.min()), found) if found is not None else int(hits.min())
     return found
+
+
+def _refuse_while_orders_have_dependents(session: Session, batch_id: int) -> None:
+    """Deleting the batch's orders would cascade to the shipments, payments and tickets that later
+    imports attached to them, which those imports' own undo would then no longer find."""
+    orders = select(Order.id).where(Order.import_batch_id == batch_id)
+    dependents = sum(
+        session.scalar(select(func.count()).select_from(model).where(model.order_id.in_(orders))) or 0
+        for model in (Shipment, Payment, Ticket)
+    )
+    if dependents:
+        raise UndoRefused("Import {batch} cannot be undone: {count} shipments, payments or tickets imported later "
+                          "belong to its orders; undo those imports first.", batch=batch_id, count=dependents)
 
 
 def _refuse_while_customers_used(session: Session, batch_id: int) -> None:

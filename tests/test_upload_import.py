@@ -261,6 +261,26 @@ def test_payments_tickets_and_shipments_templates(db):
     assert count(db, Payment) == 0
 
 
+PAYMENT_FOR_A1 = ("payment_ref,channel,market,attempted_at,amount,currency,status,fee_amount,order_ref\r\n"
+                  "ch_1,amazon,DE,2026-03-01 10:00:00,100,EUR,succeeded,2.00,A-1\r\n")
+SHIPMENT_FOR_A1 = ("tracking_number,channel,order_ref,warehouse,carrier,service,status,cost_usd,promised_days,"
+                   "shipped_at,delivered_at\r\n"
+                   "1Z1,amazon,A-1,CN-SZ,DHL,dhl_express,delivered,12.40,7,2026-03-01 09:00:00,2026-03-05 15:00:00\r\n")
+
+
+@pytest.mark.parametrize(("dependent", "model"), [(PAYMENT_FOR_A1, Payment), (SHIPMENT_FOR_A1, Shipment)])
+def test_undo_of_orders_refuses_while_later_imports_hang_rows_on_them(db, dependent, model):
+    orders = run_import(db, ORDERS.encode(), "orders.csv")
+    later = run_import(db, dependent.encode(), "later.csv")
+    with unit_of_work(db) as session, pytest.raises(UndoRefused, match="1 shipments, payments or tickets"):
+        undo_import(session, "stafford", orders.batch_id)
+    assert count(db, Order) > 0 and count(db, model) == 1  # nothing was deleted
+    with unit_of_work(db) as session:
+        undo_import(session, "stafford", later.batch_id)
+        undo_import(session, "stafford", orders.batch_id)
+    assert count(db, Order) == 0 and count(db, model) == 0
+
+
 def test_undo_of_a_deleted_updated_row_refuses(db):
     run_import(db, ORDERS.encode(), "orders.csv")
     changed = ORDERS_HEADER + "amazon,A-2,DE,2026-03-02 11:00:00,EUR,11.00,,,\r\n"
