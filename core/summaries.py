@@ -563,6 +563,9 @@ def refresh_payments_and_service(session: Session, start: dt.date | None = None,
     return _run(session, PAYMENTS_AND_SERVICE, start, end)
 
 
+DATED_BY_THEIR_ORDER = frozenset({"order_lines", "customers"})
+
+
 def affected_range(refresher: Refresher, touched: set[str], start: dt.date | None,
                    end: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
     """The days of `refresher`'s summary that rows changed on [start, end] of the `touched` tables can move.
@@ -571,7 +574,12 @@ def affected_range(refresher: Refresher, touched: set[str], start: dt.date | Non
     those dates are unknown, but an order's shipments, payments, tickets and returns come on or after it:
     a touched shipment moves order-day rows up to `end`, a touched order moves shipment-day rows from `start`.
     """
-    if not (refresher.reads & touched) - {refresher.keyed_by}:
+    others = (refresher.reads & touched) - {refresher.keyed_by}
+    if refresher.keyed_by == "orders":
+        # Lines carry their order's day, and an import changes a customer only through its orders on
+        # [start, end] (summaries that follow customers later, like cohorts, rebuild from start on anyway).
+        others -= DATED_BY_THEIR_ORDER
+    if not others:
         return start, end
     if refresher.keyed_by == "orders":
         return None, end

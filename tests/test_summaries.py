@@ -265,6 +265,9 @@ def test_a_late_shipment_refreshes_the_day_of_its_order(dataset):
 @pytest.mark.parametrize(("summary", "touched", "expected"), [
     ("daily_sales", {"orders"}, (D1, D2)),  # filed by order day: the touched days themselves
     ("daily_sales", {"shipments"}, (None, D2)),  # a shipment's order came on or before it
+    ("daily_sales", {"orders", "order_lines", "customers"}, (D1, D2)),  # lines are dated by their order
+    ("monthly_cohorts", {"orders", "customers"}, (D1, D2)),  # and rebuilds from D1's month on itself
+    ("daily_returns", {"orders", "order_lines"}, (D1, None)),  # a return comes on or after its order
     ("daily_delivery", {"shipments"}, (D1, D2)),
     ("daily_delivery", {"orders"}, (D1, None)),  # an order's shipments come on or after it
     ("daily_delivery", {"orders", "shipments"}, (D1, None)),
