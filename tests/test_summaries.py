@@ -247,6 +247,26 @@ def test_refresh_affected_runs_only_the_summaries_reading_the_touched_tables(dat
     assert set(counts) == refreshed
 
 
+@pytest.mark.parametrize(("start", "end", "widened"), [
+    (D1, D2, (None, None)),  # the orders are on D1 and D2: this range is the whole history
+    (_day(1), _day(31), (None, None)),
+    (D2, D2, (D2, None)),  # no order after D2, so nothing after it needs keeping
+    (D1, D1, (None, D1)),
+    (None, D1, (None, D1)),
+])
+def test_a_range_reaching_past_every_order_is_refreshed_unbounded(dataset, start, end, widened):
+    with unit_of_work(dataset) as s:
+        assert summaries._whole_history(s, start, end)(start, end) == widened
+
+
+@pytest.mark.parametrize("model", list(CASES), ids=lambda model: model.__tablename__)
+def test_refresh_affected_over_every_table_gives_the_rows_of_refresh_all(dataset, model):
+    with unit_of_work(dataset) as s:
+        summaries.refresh_affected(s, {"orders", "order_lines", "customers", "shipments", "payments", "tickets",
+                                       "returns"}, D1, D2)
+        assert rows(s, model) == _expected(model, *CASES[model])
+
+
 def test_refresh_affected_refuses_an_unknown_table(dataset):
     with unit_of_work(dataset) as s, pytest.raises(ValueError, match="order"):
         summaries.refresh_affected(s, {"order"}, D1, D1)  # a typo must not silently refresh nothing
