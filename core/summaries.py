@@ -142,46 +142,39 @@ def _left_join(base, other, keys: Iterable[str]):
 # --- sales and delivery -----------------------------------------------------------------------------------------
 
 
-def _per_order_day(start, end, *measures, join=None, live_only=True):
-    """Measures grouped by order day, market and channel, as a subquery to join on those keys."""
-    stmt = select(Order.order_date.label("day"), Order.market_code, Order.channel_id, *measures)
-    if join is not None:
-        stmt = stmt.join(join, join.order_id == Order.id)
-    stmt = stmt.where(_in_range(Order.order_date, start, end))
-    if live_only:
-        stmt = stmt.where(Order.status != "cancelled")
-    return stmt.group_by(Order.order_date, Order.market_code, Order.channel_id).subquery()
+def _per_order(model, start, end, *measures):
+    """Measures summed per order (lines, shipments) of the orders of [start, end], to join to each order row."""
+    stmt = select(model.order_id, *measures)
+    if start is not None or end is not None:  # unbounded, the join would only cost
+        stmt = stmt.join(Order, Order.id == model.order_id).where(_in_range(Order.order_date, start, end))
+    return stmt.group_by(model.order_id).subquery()
 
 
 def refresh_daily_sales(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
-    # Order counts, lines and shipments are summed apart and joined per day: joining the raw rows would
-    # count an order once per line and shipment.
+    # Lines and shipments are summed per order before the join, so an order with several of each is counted
+    # once; one pass over the orders then gives every measure.
     live = Order.status != "cancelled"
-    orders = _per_order_day(
-        start, end,
-        _count_if(live).label("orders"),
-        _count_if(and_(live, Order.is_first_order)).label("new_customers"),
-        _sum_if(live, Order.gmv_usd).label("gmv_usd"),
-        _sum_if(live, Order.refunded_usd).label("refunds_usd"),
-        _count_if(Order.status.in_(("refunded", "partially_refunded"))).label("refunded_orders"),
-        _count_if(Order.status == "cancelled").label("cancelled_orders"),
-        live_only=False,
-    )
-    lines = _per_order_day(start, end, func.sum(OrderLine.quantity).label("units"),
-                           func.sum(OrderLine.revenue_usd).label("net_revenue_usd"),
-                           func.sum(OrderLine.cogs_usd).label("cogs_usd"), join=OrderLine)
-    shipping = _per_order_day(start, end, func.sum(Shipment.cost_usd).label("shipping_cost_usd"), join=Shipment)
+    lines = _per_order(OrderLine, start, end, func.sum(OrderLine.quantity).label("units"),
+                       func.sum(OrderLine.revenue_usd).label("net_revenue_usd"),
+                       func.sum(OrderLine.cogs_usd).label("cogs_usd"))
+    shipping = _per_order(Shipment, start, end, func.sum(Shipment.cost_usd).label("shipping_cost_usd"))
     stmt = (
         select(
-            *[orders.c[key] for key in ORDER_KEYS],
-            *[orders.c[name] for name in ("orders", "new_customers", "gmv_usd", "refunds_usd", "refunded_orders",
-                                          "cancelled_orders")],
-            *[func.coalesce(lines.c[name], 0).label(name) for name in ("units", "net_revenue_usd", "cogs_usd")],
-            func.coalesce(shipping.c.shipping_cost_usd, 0).label("shipping_cost_usd"),
+            Order.order_date.label("day"), Order.market_code, Order.channel_id,
+            _count_if(live).label("orders"),
+            _count_if(and_(live, Order.is_first_order)).label("new_customers"),
+            _sum_if(live, Order.gmv_usd).label("gmv_usd"),
+            _sum_if(live, Order.refunded_usd).label("refunds_usd"),
+            _count_if(Order.status.in_(("refunded", "partially_refunded"))).label("refunded_orders"),
+            _count_if(Order.status == "cancelled").label("cancelled_orders"),
+            *[func.coalesce(_sum_if(live, lines.c[name]), 0).label(name)
+              for name in ("units", "net_revenue_usd", "cogs_usd")],
+            func.coalesce(_sum_if(live, shipping.c.shipping_cost_usd), 0).label("shipping_cost_usd"),
         )
-        .select_from(orders)
-        .outerjoin(lines, _left_join(orders, lines, ORDER_KEYS))
-        .outerjoin(shipping, _left_join(orders, shipping, ORDER_KEYS))
+        .outerjoin(lines, lines.c.order_id == Order.id)
+        .outerjoin(shipping, shipping.c.order_id == Order.id)
+        .where(_in_range(Order.order_date, start, end))
+        .group_by(Order.order_date, Order.market_code, Order.channel_id)
     )
     return _rebuild(session, DailySales, DailySales.day, start, end, stmt)
 
