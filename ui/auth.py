@@ -131,7 +131,7 @@ def sync_login_cookie() -> None:
     elif todo == "delete":
         try:
             cookies.delete(COOKIE_NAME, key="cbo_cookie_delete")
-        except KeyError:  # the component has not reported the browser's cookies yet: nothing to forget
+        except KeyError:  # the browser was told; only the manager's local copy of its cookies lacked it
             pass
 
 
