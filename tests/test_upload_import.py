@@ -233,15 +233,19 @@ def test_uci_invoices_need_our_markets_or_skip_the_others(db):
         run_import(db, data, "uci.csv", defaults={"channel": "shopify", "market": ""}, skip_unknown_markets=True)
 
 
+PAYMENT_FOR_A1 = ("payment_ref,channel,market,attempted_at,amount,currency,status,fee_amount,order_ref\r\n"
+                  "ch_1,amazon,DE,2026-03-01 10:00:00,100,EUR,succeeded,2.00,A-1\r\n")
+SHIPMENT_FOR_A1 = ("tracking_number,channel,order_ref,warehouse,carrier,service,status,cost_usd,promised_days,"
+                   "shipped_at,delivered_at\r\n"
+                   "1Z1,amazon,A-1,CN-SZ,DHL,dhl_express,delivered,12.40,7,2026-03-01 09:00:00,2026-03-05 15:00:00\r\n")
+
+
 def test_payments_tickets_and_shipments_templates(db):
     run_import(db, ORDERS.encode(), "orders.csv")
-    payments = ("payment_ref,channel,market,attempted_at,amount,currency,status,fee_amount,order_ref\r\n"
-                "ch_1,amazon,DE,2026-03-01 10:00:00,100,EUR,succeeded,2.00,A-1\r\n")
+    payments = PAYMENT_FOR_A1
     tickets = ("ticket_ref,market,channel,reason,created_at,first_response_at,csat\r\n"
                "T-1,US,email,where_is_my_order,2026-03-01 08:00:00,2026-03-01 10:00:00,4\r\n")
-    shipments = ("tracking_number,channel,order_ref,warehouse,carrier,service,status,cost_usd,promised_days,"
-                 "shipped_at,delivered_at\r\n"
-                 "1Z1,amazon,A-1,CN-SZ,DHL,dhl_express,delivered,12.40,7,2026-03-01 09:00:00,2026-03-05 15:00:00\r\n")
+    shipments = SHIPMENT_FOR_A1
     for body, model in ((payments, Payment), (tickets, Ticket), (shipments, Shipment)):
         assert run_import(db, body.encode(), "t.csv").inserted == 1
         assert run_import(db, body.encode(), "t.csv").skipped == 1
@@ -259,13 +263,6 @@ def test_payments_tickets_and_shipments_templates(db):
         last_payments = int(batches[batches["kind"] == "template_payments"]["id"].min())
         undo_import(session, "stafford", last_payments)
     assert count(db, Payment) == 0
-
-
-PAYMENT_FOR_A1 = ("payment_ref,channel,market,attempted_at,amount,currency,status,fee_amount,order_ref\r\n"
-                  "ch_1,amazon,DE,2026-03-01 10:00:00,100,EUR,succeeded,2.00,A-1\r\n")
-SHIPMENT_FOR_A1 = ("tracking_number,channel,order_ref,warehouse,carrier,service,status,cost_usd,promised_days,"
-                   "shipped_at,delivered_at\r\n"
-                   "1Z1,amazon,A-1,CN-SZ,DHL,dhl_express,delivered,12.40,7,2026-03-01 09:00:00,2026-03-05 15:00:00\r\n")
 
 
 @pytest.mark.parametrize(("dependent", "model"), [(PAYMENT_FOR_A1, Payment), (SHIPMENT_FOR_A1, Shipment)])
