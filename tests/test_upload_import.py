@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
 
 from core import importers
 from core.csv_detect import UploadError
@@ -526,3 +526,65 @@ def test_a_file_whose_rows_are_all_skipped_imports_nothing(db):
     data = ORDERS_HEADER + "amazon,A-1,Atlantis,2026-03-01 10:00:00,EUR,1,,,\r\n"
     result = run_import(db, data.encode(), "atlantis.csv", skip_unknown_markets=True)
     assert (result.inserted, result.updated, result.skipped, result.first_day) == (0, 0, 1, None)
+
+
+# --- bulk inserts ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def statements(db):
+    """The SQL the database is sent, in order."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db, "before_cursor_execute", record)
+    yield sent
+    event.remove(db, "before_cursor_execute", record)
+
+
+def order_indexes(engine) -> list[dict]:
+    return sorted(inspect(engine).get_indexes("orders"), key=lambda index: index["name"])
+
+
+def test_a_bulk_insert_rebuilds_the_indexes_it_dropped_and_ids_follow_the_date_index(db, statements, monkeypatch):
+    monkeypatch.setattr(importers, "BULK_ROWS", 3)
+    before = order_indexes(db)
+    run_import(db, ORDERS.encode(), "orders.csv")
+    dropped = [s for s in statements if s.startswith("DROP INDEX")]
+    if db.dialect.name == "sqlite":
+        assert sorted(dropped) == sorted(f'DROP INDEX "{index["name"]}"' for index in before)
+    else:  # PostgreSQL would lock readers out of the table for the whole import
+        assert dropped == []
+    assert order_indexes(db) == before
+    with unit_of_work(db) as session:
+        refs = session.scalars(select(Order.order_ref).order_by(Order.id)).all()
+    assert refs == ["A-1", "#1001", "A-2"]  # (order_date, market_code, channel_id), not the file's order
+
+
+def test_a_failed_bulk_import_keeps_the_indexes(db, monkeypatch):
+    monkeypatch.setattr(importers, "BULK_ROWS", 3)
+    before = order_indexes(db)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("refresh failed")
+
+    monkeypatch.setattr(importers.summaries, "refresh_affected", broken)
+    with pytest.raises(RuntimeError, match="refresh failed"):
+        run_import(db, ORDERS.encode(), "orders.csv")
+    assert (order_indexes(db), count(db, Order)) == (before, 0)
+
+
+@pytest.mark.parametrize("share, drops", [(1, False), (2, True)])
+def test_indexes_are_rebuilt_only_when_the_insert_is_a_large_share_of_the_table(db, statements, monkeypatch,
+                                                                                 share, drops):
+    run_import(db, ORDERS.encode(), "orders.csv")  # 3 stored orders
+    monkeypatch.setattr(importers, "BULK_ROWS", 2)
+    monkeypatch.setattr(importers, "BULK_SHARE", share)
+    statements.clear()
+    more = ORDERS_HEADER + ("amazon,A-8,DE,2026-03-01 10:00:00,EUR,1,,,\r\n"
+                            "amazon,A-9,DE,2026-03-01 10:00:00,EUR,1,,,\r\n")
+    assert run_import(db, more.encode(), "more.csv").inserted == 2
+    dropped = any(s.startswith("DROP INDEX") for s in statements)
+    assert dropped == (drops and db.dialect.name == "sqlite")  # 2 rows x share vs 3 stored
