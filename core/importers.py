@@ -11,7 +11,9 @@ tickets: all-or-nothing, idempotent, audited, undoable.
    Amazon's order report has no order total: order_total = item price + shipping + gift wrap − promotions
    (written with either sign), plus item, shipping and gift-wrap tax where prices exclude tax
    (TAX_EXCLUSIVE_MARKETS; elsewhere item-price includes VAT). Items Amazon cancelled in an order that goes
-   ahead add nothing. The market is the ship-country, else the marketplace of the sales-channel.
+   ahead add nothing. The market is the ship-country, else the marketplace of the sales-channel. Orders
+   still Pending (payment not authorised, mostly no price) are skipped and counted (`pending_orders`): a
+   later report imports them. Shopify's Subtotal is after discounts: items_total = Subtotal + Discount Amount.
 3. Line items (EXTRA_COLUMNS: Shopify, Amazon, UCI) become order lines of the catalogue product with the
    same SKU; the same SKU twice in an order is one line (as the seed writes them):
      unit_price, line_total  the file's, local currency (Amazon's item-price is the line total)
@@ -184,6 +186,7 @@ class ImportResult:
     unknown_sku_lines: int = 0  # line items left out: their SKU is not in the catalogue, or they have none
     unknown_skus: tuple[str, ...] = ()  # a few of those SKUs, as written
     customers_inserted: int = 0
+    pending_orders: int = 0  # Amazon orders still Pending, skipped until a later report prices them
 
 
 @dataclass(frozen=True)
@@ -469,6 +472,8 @@ def _orders(src: _Source, lookups: _Lookups, export: KnownExport,
     ordered_at = src.when("ordered_at", required=True)
     channel_ids = _channel_ids(src, lookups)
     markets, skip = _markets(src, lookups, None, options, _site_markets(src))
+    pending = _pending(src, export)
+    skip = skip | pending
     live = _live_items(src)
     amounts = {name: amount * live for name, amount in _order_amounts(src, export, markets).items()}
     rows = pd.DataFrame({
@@ -478,6 +483,7 @@ def _orders(src: _Source, lookups: _Lookups, export: KnownExport,
     if src.column("customer"):
         rows["_customer"] = _by_value(src.text("customer"), _customer_ref)
     out = _combine_lines(rows, export, skip)
+    out.attrs["pending_orders"] = int(refs[pending].nunique())
     if out.empty:
         return out, None
     out["order_date"] = out["ordered_at"].dt.normalize()
@@ -504,7 +510,10 @@ def _order_amounts(src: _Source, export: KnownExport, markets: pd.Series) -> dic
         total = _amazon_paid(src, items, amounts, markets)
     else:
         total = src.number("order_total", required=True, default=None)
-    return {"items_total": items.fillna(total), **amounts, "order_total": total}
+    items = items.fillna(total)
+    if export.kind == "shopify_orders":  # Shopify's Subtotal is after discounts; items_total is before them
+        items = items + amounts["discount_total"]
+    return {"items_total": items, **amounts, "order_total": total}
 
 
 def _amazon_paid(src: _Source, items: pd.Series, amounts: dict[str, pd.Series], markets: pd.Series) -> pd.Series:
@@ -525,6 +534,14 @@ def _order_status(src: _Source, export: KnownExport, refs: pd.Series) -> pd.Seri
     if src.column("cancelled_at"):
         status = status.where(src.text("cancelled_at").isna(), "cancelled")
     return status
+
+
+def _pending(src: _Source, export: KnownExport) -> pd.Series:
+    """Rows of Amazon orders still Pending: payment not authorised yet and, mostly, no price. They are no sale
+    yet, so they are skipped; a later report imports them once Amazon has priced them."""
+    if export.kind != "amazon_orders" or not src.column("status"):
+        return pd.Series(False, index=src.parsed.frame.index)
+    return src.text("status").str.lower().eq("pending").fillna(False).astype(bool)
 
 
 def _live_items(src: _Source) -> pd.Series:
@@ -1364,17 +1381,18 @@ def import_file(session: Session, actor: str, file_name: str, data: bytes, optio
         batch.rows_inserted, batch.rows_updated, batch.rows_skipped = counts.inserted, counts.updated, counts.skipped
         first, last = _refresh(session, counts.days, TOUCHED[recognition.entity])
     lines = canonical.lines or LineItems(pd.DataFrame())
+    pending = int(canonical.records.attrs.get("pending_orders", 0))
     session.add(AuditEvent(at=batch.imported_at, username=actor, entity="import_batch", entity_id=str(batch.id),
                            action="import", detail=json.dumps({
                                "file": file_name, "kind": recognition.kind, "inserted": counts.inserted,
                                "updated": counts.updated, "skipped": counts.skipped,
                                "lines_inserted": counts.lines_inserted, "lines_updated": counts.lines_updated,
                                "unknown_sku_lines": lines.unknown, "customers_inserted": counts.customers_inserted,
-                               "sha256": batch.content_sha256})))
+                               "pending_orders": pending, "sha256": batch.content_sha256})))
     session.flush()
     return ImportResult(batch.id, recognition.kind, recognition.entity, counts.inserted, counts.updated,
                         counts.skipped, first, last, counts.lines_inserted, counts.lines_updated, lines.unknown,
-                        lines.unknown_skus, counts.customers_inserted)
+                        lines.unknown_skus, counts.customers_inserted, pending)
 
 
 # --- undo and history ---------------------------------------------------------------

@@ -326,6 +326,10 @@ def _import(parsed, data: bytes, username: str) -> None:
             st.warning(_plain(t("{count} line items have a SKU the catalogue does not know, or none ({skus}): their "
                                 "orders were imported without them, so they add no units or product cost.",
                                 count=result.unknown_sku_lines, skus=", ".join(result.unknown_skus) or NONE)))
+        if result.pending_orders:
+            st.info(t("{count} Amazon orders are still Pending (payment not authorised, no price yet) and were left "
+                      "out: import a later report once Amazon has priced them.", count=result.pending_orders),
+                    icon=":material/schedule:")
 
 
 def _history(username: str) -> None:

@@ -207,6 +207,10 @@ def test_shopify_export_twice_real_fixture(db):
         # Total 37.74 USD, placed 2022-04-06 21:52:39 -0400 = 2022-04-07 01:52:39 UTC
         assert (order.gmv_usd, order.channel_id, order.market_code) == (Decimal("37.74"), 2, "US")
         assert order.ordered_at == dt.datetime(2022, 4, 7, 1, 52, 39)
+        # #1076: one item at 35.00, discount 1.75; Shopify's Subtotal 33.25 is after it, items_total before it
+        discounted = session.scalar(select(Order).where(Order.order_ref == "#1076"))
+        assert (discounted.items_total, discounted.discount_total, discounted.order_total) == (
+            Decimal("35.00"), Decimal("1.75"), Decimal("33.25"))
         statuses = dict(session.execute(select(Order.status, func.count()).group_by(Order.status)).all())
         assert statuses == {"completed": 80, "partially_refunded": 1}
 
@@ -354,12 +358,11 @@ LINE_CASES = {
     #   GMV (32.97 − 1.30) × 1.25 = 39.59
     # 113-3333333 (US): case 14.99, no discount, tax on top -> revenue 14.99; GMV 14.99 + 3.99 shipping + 1.05
     #   + 0.28 tax = 20.31. 113-4444444: stand unknown, cable cancelled by Amazon -> no line; GMV 24.00 + 1.92.
-    # 302-2222222 (pending, 2026-03-02, no price yet): the cable, revenue 0. 302-5555555 cancelled: no line.
+    # 302-2222222 is still Pending (no price yet): not imported. 302-5555555 cancelled: no line.
     "amazon": (AMAZON, {
         ("302-1111111-1111111", "CBL-USB-C-1M"): (2, "9.99", "19.98", "20.16", "2.55"),
         ("302-1111111-1111111", "PHN-CASE-BLK"): (1, "12.99", "12.99", "13.11", "1.00"),
-        ("113-3333333-3333333", "PHN-CASE-BLK"): (1, "14.99", "14.99", "14.99", "1.00"),
-        ("302-2222222-2222222", "CBL-USB-C-1M"): (1, "0.00", "0.00", "0.00", "1.27")},
+        ("113-3333333-3333333", "PHN-CASE-BLK"): (1, "14.99", "14.99", "14.99", "1.00")},
         {("DE", 1): (1, 3, 39.59, 33.27, 3.55), ("US", 1): (2, 1, 46.23, 14.99, 1.0)}),
 }
 
@@ -379,7 +382,9 @@ def test_line_items_become_order_lines_with_units_and_cogs(shop, case):
 
 def test_amazon_order_report_orders(shop):
     result = run_import(shop, AMAZON, "All Orders Report.txt")
-    assert (result.kind, result.inserted, result.updated, result.skipped) == ("amazon_orders", 5, 0, 0)
+    # the Pending order's one row is skipped, and reported
+    assert (result.kind, result.inserted, result.updated, result.skipped, result.pending_orders) == (
+        "amazon_orders", 4, 0, 1, 1)
     with unit_of_work(shop) as session:
         orders = {o.order_ref: (o.channel_id, o.market_code, o.status, str(o.order_total), str(o.tax_total),
                                 str(o.gmv_usd), o.order_date) for o in session.scalars(select(Order))}
@@ -388,9 +393,23 @@ def test_amazon_order_report_orders(shop):
         "302-1111111-1111111": (1, "DE", "completed", "31.67", "5.26", "39.59", DAY),  # VAT inside the price
         "113-3333333-3333333": (1, "US", "completed", "20.31", "1.33", "20.31", DAY),  # 1.05 + 0.28 tax on top
         "113-4444444-4444444": (1, "US", "completed", "25.92", "1.92", "25.92", DAY),  # cancelled item left out
-        "302-2222222-2222222": (1, "DE", "completed", "0.00", "0.00", "0.00", second),  # market from Amazon.de
-        "302-5555555-5555555": (1, "DE", "cancelled", "0.00", "0.00", "0.00", second),
+        "302-5555555-5555555": (1, "DE", "cancelled", "0.00", "0.00", "0.00", second),  # market from Amazon.de
     }
+    with unit_of_work(shop) as session:
+        detail = json.loads(session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "import")))
+    assert detail["pending_orders"] == 1
+
+
+def test_a_pending_amazon_order_imports_once_a_later_report_prices_it(shop):
+    run_import(shop, AMAZON, "All Orders Report.txt")
+    assert AMAZON.count(b"\tPending\t") == AMAZON.count(b"\t1\tEUR\t\t") == 1  # that order's row alone
+    priced = AMAZON.replace(b"\tPending\t", b"\tShipped\t").replace(b"\t1\tEUR\t\t", b"\t1\tEUR\t9.99\t")
+    result = run_import(shop, priced, "All Orders Report (later).txt")
+    assert (result.inserted, result.pending_orders) == (1, 0)
+    with unit_of_work(shop) as session:
+        order = session.scalar(select(Order).where(Order.order_ref == "302-2222222-2222222"))
+        # EUR 9.99 (VAT inside) on 2026-03-02 at 0.5 EUR per USD -> USD 19.98
+        assert (order.status, order.order_total, order.gmv_usd) == ("completed", Decimal("9.99"), Decimal("19.98"))
 
 
 @pytest.mark.parametrize(("data", "unknown", "examples"), [
@@ -421,7 +440,7 @@ def test_the_same_file_twice_changes_no_order_line_or_customer(shop, case):
     second = run_import(shop, import_data(case), "a.txt")
     assert (second.inserted, second.updated, second.lines_inserted, second.lines_updated,
             second.customers_inserted) == (0, 0, 0, 0, 0)
-    assert second.skipped == first.inserted
+    assert second.skipped == first.inserted + first.skipped  # unchanged, plus rows skipped both times
     assert (table_counts(shop), stored_lines(shop)) == after_first
 
 

@@ -164,6 +164,22 @@ def test_import_shopify_twice_then_undo():
         assert session.scalar(select(func.count()).select_from(Order)) == before
 
 
+def test_pending_amazon_orders_are_reported_as_left_out():
+    report = Path(__file__).parent / "fixtures" / "amazon_all_orders_report.txt"
+    at = upload("All Orders Report.txt", report.read_bytes())
+    ok(at)
+    assert "Recognised: Amazon order report" in texts(at.success)
+    at.button(key="import_go").click().run()
+    ok(at)
+    assert "4 inserted, 0 updated, 1 unchanged" in texts(at.success)
+    assert "1 Amazon orders are still Pending" in texts(at.info)
+    batch = max(at.selectbox(key="undo_batch").options, key=int)
+    at.selectbox(key="undo_batch").set_value(int(batch)).run()
+    at.button(key="undo_go").click().run()
+    ok(at)
+    assert "4 rows deleted" in texts(at.success)
+
+
 def test_a_new_file_starts_from_its_own_recognition():
     at = upload("uci.csv", real("uci_online_retail_sample.csv"))
     assert [s.value for s in at.selectbox if s.key and s.key.startswith("import_kind_")] == ["uci_online_retail"]
