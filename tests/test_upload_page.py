@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.db import get_engine, unit_of_work
 from core.models import ImportBatch, Order
-from tests.apptest_support import AppTest, app_as, open_page
+from tests.apptest_support import APP, TIMEOUT, AppTest, app_as, open_page
 from tests.conftest import fresh_database_url
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
@@ -116,6 +116,20 @@ def test_bad_files_get_a_clear_message(name, data, message):
     ok(at)
     shown = texts(at.error).replace("\\", "")
     assert message in shown, shown
+
+
+def test_a_chinese_user_is_told_why_in_chinese():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = at.session_state["name"] = "staff"
+    at.query_params["lang"] = "中文"  # not the picker: that would save Chinese as staff's language for later tests
+    open_page(at.run(), "upload")
+    at.file_uploader(key="upload_file").set_value(("ragged.csv", b"a,b\n1,2\n3\n", "text/csv"))
+    at.run()
+    ok(at)
+    shown = texts(at.error).replace("\\", "")
+    assert "ragged.csv，第 3 行：应有 2 个字段，实际为 1 个。" in shown, shown
+    assert "expected" not in shown and "fields" not in shown
 
 
 def test_the_configured_maximum_size_is_enforced(monkeypatch):
