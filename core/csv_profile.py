@@ -21,9 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.csv_detect import in_threads
+from core.i18n import N_
 
-MEASURES = ("count", "sum", "mean", "median")
-DATE_BUCKETS = {"day": "D", "week": "W", "month": "M"}
+# Measure, bucket and type names are keys (ViewSpec, `kinds`) and labels: pages show them with t(name) and
+# pass the English key back.
+MEASURES = (N_("count"), N_("sum"), N_("mean"), N_("median"))
+DATE_BUCKETS = {N_("day"): "D", N_("week"): "W", N_("month"): "M"}
+COLUMN_KINDS = (N_("integer"), N_("number"), N_("datetime"), N_("boolean"), N_("text"))  # what csv_detect infers
 TOP_VALUES = 5
 PROFILE_COLUMNS = ("column", "type", "missing_share", "distinct", "min", "max", "mean", "top_values")
 

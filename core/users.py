@@ -32,7 +32,15 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,59}$")
 
 
 class PermissionDenied(Exception):
-    """The acting user may not do this (missing role, disabled, or unknown)."""
+    """The acting user may not do this (missing role, disabled, or unknown).
+
+    `template` is the English message id (extracted by tools.i18n), `values` fill its placeholders: pages show
+    it translated (ui.auth.permission_message, which also translates the role); str() is the English sentence.
+    """
+
+    def __init__(self, template: str, **values):
+        self.template, self.values = template, values
+        super().__init__(template.format(**values))
 
 
 class InvalidUserInput(ValueError):
@@ -116,7 +124,7 @@ def current_user(session: Session, username: str | None) -> UserView | None:
 def authorize(session: Session, username: str | None, required_role: str) -> UserView:
     user = current_user(session, username)
     if user is None or not role_allows(user.role, required_role):
-        raise PermissionDenied(f"This action needs the {required_role} role")
+        raise PermissionDenied("This action needs the {role} role", role=required_role)
     return user
 
 

@@ -10,7 +10,7 @@ from core import market as mk
 from core import users
 from core.filters import Filters
 from core.i18n import N_
-from ui.auth import guard
+from ui.auth import guard, permission_message
 from ui.data import cached, clear_caches, uncached
 from ui.i18n import t
 from ui.sidebar import active_filters
@@ -205,7 +205,9 @@ def _notes(filters: Filters, username: str, can_edit: bool) -> None:
         if st.form_submit_button(t("Save note")):
             try:
                 uncached(mk.save_note, username, market, choice[0], choice[1], body)
-            except (users.PermissionDenied, ValueError) as error:
+            except users.PermissionDenied as error:
+                st.error(permission_message(error))
+            except ValueError as error:
                 st.error(str(error))
             else:
                 clear_caches()

@@ -17,9 +17,10 @@ from core import csv_detect, csv_profile, importers, templates
 from core.config import upload_limits
 from core.csv_detect import DELIMITER_NAMES, ENCODINGS, Dialect, UploadError
 from core.csv_profile import MEASURES, Filter, ViewError, ViewSpec
+from core.i18n import N_
 from core.importers import ImportOptions, UndoRefused
 from core.users import PermissionDenied
-from ui.auth import guard
+from ui.auth import guard, permission_message
 from ui.data import clear_caches, uncached
 from ui.i18n import t
 from ui.theme import CHANNEL_COLOURS, MARKET_COLOURS, PRIMARY, colour_scale
@@ -28,6 +29,7 @@ from ui.widgets import download_csv, empty_state
 LARGE_FILE_BYTES = 5 * 1024 * 1024  # above this the parse shows a progress bar
 CHART_CATEGORIES = 30
 NONE = "—"
+BATCH_STATUS_LABELS = {"applied": N_("Applied"), "undone": N_("Undone")}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
@@ -113,10 +115,12 @@ def _dialect_controls(detected: Dialect, digest: str) -> Dialect:
                  header=detected.header_row + 1, decimal=detected.decimal))
     encodings = list(dict.fromkeys([detected.encoding, *ENCODINGS]))
     delimiters = list(DELIMITER_NAMES)
+    # Options stay the keys; their labels are translated here, in the run, not when format_func is called
+    delimiter_names = {d: t(name) for d, name in DELIMITER_NAMES.items()}
     c1, c2, c3, c4 = st.columns(4)
     encoding = c1.selectbox(t("Encoding"), encodings, index=0, key=f"enc_{digest}")
     delimiter = c2.selectbox(t("Delimiter"), delimiters, index=delimiters.index(detected.delimiter),
-                             format_func=lambda d: t(DELIMITER_NAMES[d]), key=f"delim_{digest}")
+                             format_func=delimiter_names.get, key=f"delim_{digest}")
     header = c3.number_input(t("Header on line"), min_value=1, max_value=1000, value=detected.header_row + 1,
                              step=1, key=f"header_{digest}")
     decimal = c4.selectbox(t("Decimal mark"), [".", ","], index=[".", ","].index(detected.decimal),
@@ -152,12 +156,15 @@ def _view_builder(parsed) -> None:
     c1, c2, c3, c4 = st.columns(4)
     first = c1.selectbox(t("Group by"), [NONE, *columns], key="view_group1")
     second = c2.selectbox(t("Then by"), [NONE, *columns], key="view_group2")
-    measure = c3.selectbox(t("Measure"), MEASURES, format_func=lambda m: t(m), key="view_measure")
+    # options are the English keys core takes (the label is only shown), translated now rather than when called
+    measure_names = {m: t(m) for m in MEASURES}
+    measure = c3.selectbox(t("Measure"), MEASURES, format_func=measure_names.get, key="view_measure")
     value = c4.selectbox(t("Of column"), numeric or [NONE], key="view_value", disabled=measure == "count")
     bucket = "month"
     if any(kinds.get(c) == "datetime" for c in (first, second)):
-        bucket = st.radio(t("Dates by"), list(csv_profile.DATE_BUCKETS), index=2, horizontal=True,
-                          format_func=lambda b: t(b), key="view_bucket")
+        bucket_names = {b: t(b) for b in csv_profile.DATE_BUCKETS}
+        bucket = st.radio(t("Dates by"), list(bucket_names), index=2, horizontal=True, format_func=bucket_names.get,
+                          key="view_bucket")
     filters = _filter_controls(frame, kinds, columns)
     group_by = tuple(c for c in (first, second) if c != NONE and c)
     if len(set(group_by)) < len(group_by):
@@ -166,10 +173,13 @@ def _view_builder(parsed) -> None:
     try:
         view = csv_profile.build_view(frame, spec)
     except ViewError as exc:
-        st.warning(_message(exc))
+        values = {name: t(value) if name == "measure" else value for name, value in exc.values.items()}
+        st.warning(_plain(t(exc.template, **values)))
         return
     label = _measure_title(spec)
-    st.dataframe(view.head(1000), hide_index=True, width="stretch")
+    # the view's measure column keeps its English key (download, chart); only its heading is translated
+    st.dataframe(view.head(1000), hide_index=True, width="stretch",
+                 column_config={csv_profile.measure_label(spec): label})
     st.caption(t("{groups} groups.", groups=f"{len(view):,}"))
     download_csv(view, "view.csv", key="download_view")
     if group_by:
@@ -315,7 +325,7 @@ def _import(parsed, data: bytes, username: str) -> None:
                 result = uncached(importers.import_file, username, parsed.file_name, data, options,
                                   dialect=parsed.dialect)
         except (UploadError, PermissionDenied) as exc:
-            st.error(_message(exc) if isinstance(exc, UploadError) else _plain(t(str(exc))),
+            st.error(_message(exc) if isinstance(exc, UploadError) else _plain(permission_message(exc)),
                      icon=":material/error:")
             return
         clear_caches()
@@ -337,7 +347,10 @@ def _history(username: str) -> None:
     if batches.empty:
         empty_state(t("No imports yet. Imports appear here with who made them, when, and what changed."))
         return
-    st.dataframe(batches, hide_index=True, width="stretch", column_config={
+    shown = batches.assign(
+        kind=[t(templates.EXPORTS_BY_KIND[k].label) if k in templates.EXPORTS_BY_KIND else k for k in batches["kind"]],
+        status=[t(BATCH_STATUS_LABELS.get(s, s)) for s in batches["status"]])
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "id": st.column_config.NumberColumn(t("Import"), format="%d"), "imported_at": t("When (UTC)"),
         "username": t("By"), "file_name": t("File"), "kind": t("Type"), "inserted": t("Inserted"),
         "updated": t("Updated"), "skipped": t("Unchanged"), "status": t("Status"), "sha256": t("SHA-256")})
@@ -351,7 +364,8 @@ def _history(username: str) -> None:
         try:
             result = uncached(importers.undo_import, username, int(batch))
         except (UndoRefused, PermissionDenied) as exc:
-            st.error(_message(exc) if isinstance(exc, UndoRefused) else _plain(t(str(exc))), icon=":material/error:")
+            st.error(_message(exc) if isinstance(exc, UndoRefused) else _plain(permission_message(exc)),
+                     icon=":material/error:")
             return
         clear_caches()
         st.success(t("Import {batch} undone: {deleted} rows deleted, {restored} restored.", batch=result.batch_id,
@@ -362,7 +376,8 @@ def _templates() -> None:
     st.caption(t("Fill in a template (UTF-8, comma-separated, ISO dates, decimal point) to import data from "
                  "any other system. Fields marked required must have a value in every row."))
     for entity in templates.TEMPLATES:
-        st.subheader(t(entity.capitalize()))
+        # "Orders" alone is already a message id meaning the number of orders
+        st.subheader(t(templates.EXPORTS_BY_KIND[f"template_{entity}"].label))
         fields = pd.DataFrame([{"field": f.name, "required": f.required, "description": t(f.description),
                                 "example": f.example} for f in templates.TEMPLATES[entity]])
         st.dataframe(fields, hide_index=True, width="stretch", column_config={

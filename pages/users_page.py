@@ -8,7 +8,7 @@ import streamlit as st
 from core import users
 from core.db import unit_of_work
 from core.models import ROLES
-from ui.auth import guard
+from ui.auth import guard, permission_message
 from ui.data import clear_caches, engine
 from ui.i18n import t
 from ui.widgets import empty_state
@@ -19,7 +19,10 @@ def _apply(action, *args, success: str) -> None:
     try:
         with unit_of_work(engine()) as session:
             action(session, *args)
-    except (users.InvalidUserInput, users.PermissionDenied) as exc:
+    except users.PermissionDenied as exc:
+        st.error(permission_message(exc))
+        return
+    except users.InvalidUserInput as exc:
         st.error(str(exc))
         return
     clear_caches()

@@ -132,6 +132,59 @@ def test_a_chinese_user_is_told_why_in_chinese():
     assert "expected" not in shown and "fields" not in shown
 
 
+def chinese_upload(name: str, data: bytes) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = at.session_state["name"] = "staff"
+    at.query_params["lang"] = "中文"  # not the picker: that would save Chinese as staff's language for later tests
+    open_page(at.run(), "upload")
+    at.file_uploader(key="upload_file").set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def test_a_chinese_user_sees_delimiters_exports_and_measures_in_chinese():
+    at = chinese_upload("semi.csv", "market;amount\r\nUS;10\r\nUS;20\r\nDE;5\r\n".encode())
+    ok(at)
+    assert "分隔符 分号" in texts(at.caption) and "semicolon" not in texts(at.caption)
+    delimiter = [s for s in at.selectbox if s.key and s.key.startswith("delim_")][0]
+    assert "分号" in delimiter.options and "semicolon" not in delimiter.options
+    assert delimiter.value == ";"  # the key stays the delimiter itself
+    kind = [s for s in at.selectbox if s.key and s.key.startswith("import_kind_")][0]
+    assert {"Shopify 订单导出", "亚马逊订单报告", "订单模板"} <= set(kind.options)
+    assert not {"Shopify orders export", "Orders template"} & set(kind.options)
+    assert set(at.dataframe[1].value["type"]) == {"文本", "整数"}  # the column profile
+    assert {"订单模板", "支付模板"} <= {s.value for s in at.subheader}
+    measure = at.selectbox(key="view_measure")
+    assert measure.options == ["计数", "求和", "平均值", "中位数"]
+    at.selectbox(key="view_group1").set_value("market")
+    measure.set_value("sum").run()  # the value core receives stays the English key
+    at.selectbox(key="view_value").set_value("amount").run()
+    ok(at)
+    assert at.selectbox(key="view_measure").value == "sum"
+    view = at.dataframe[2].value
+    assert dict(zip(view["market"], view["sum(amount)"])) == {"DE": 5.0, "US": 30.0}
+    assert "数值列" not in texts(at.warning), texts(at.warning)
+    at.file_uploader(key="upload_file").set_value(("names.csv", b"name\r\nA\r\nB\r\n", "text/csv")).run()
+    ok(at)  # no numeric column to sum: core's message names the measure, in Chinese too
+    assert "请为 求和 选择一个数值列。" in texts(at.warning).replace("\\", ""), texts(at.warning)
+
+
+def test_a_chinese_user_is_told_in_chinese_which_role_an_import_needs(monkeypatch):
+    from core import importers
+    from core.users import PermissionDenied
+
+    def refused(*_args, **_kwargs):  # the role was lowered while the page was open
+        raise PermissionDenied("This action needs the {role} role", role="staff")
+
+    monkeypatch.setattr(importers, "import_file", refused)
+    at = chinese_upload("orders.csv", real("shopify_orders_export_us.csv"))
+    at.button(key="import_go").click().run()
+    ok(at)
+    shown = texts(at.error).replace("\\", "")
+    assert "此操作需要“员工”角色" in shown, shown
+    assert "needs" not in shown and "staff" not in shown
+
+
 def test_the_configured_maximum_size_is_enforced(monkeypatch):
     monkeypatch.setenv("CBO_MAX_UPLOAD_MB", "1")
     at = upload("big.csv", b"a,b\n" + b"1,2\n" * 300_000)
@@ -219,7 +272,7 @@ def test_templates_offer_header_only_downloads():
     at = open_page(app_as("staff"), "upload")
     ok(at)
     subheaders = [s.value for s in at.subheader]
-    assert {"Orders", "Payments", "Shipments", "Tickets"} <= set(subheaders)
+    assert {"Orders template", "Payments template", "Shipments template", "Tickets template"} <= set(subheaders)
 
 
 def test_utf16_excel_file_uploads():

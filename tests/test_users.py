@@ -6,6 +6,7 @@ import pytest
 
 from core import users
 from core.db import unit_of_work
+from core.i18n import translate
 
 
 @pytest.mark.parametrize(
@@ -69,6 +70,16 @@ def test_disabled_user_loses_access_at_once(people):
         assert "manager" not in users.authenticator_credentials(s)["usernames"]
         with pytest.raises(users.PermissionDenied):
             users.authorize(s, "manager", "viewer")
+
+
+def test_permission_denied_carries_its_message_id_and_says_it_in_english(people):
+    with unit_of_work(people) as s, pytest.raises(users.PermissionDenied) as denied:
+        users.authorize(s, "staff", "manager")
+    exc = denied.value
+    assert exc.template == "This action needs the {role} role"
+    assert exc.values == {"role": "manager"}
+    assert str(exc) == "This action needs the manager role"  # logs and English pages
+    assert translate("zh", exc.template, role=translate("zh", exc.values["role"])) == "此操作需要“经理”角色"
 
 
 LONG_AGO = dt.datetime(2020, 1, 1)

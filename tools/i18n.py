@@ -5,7 +5,7 @@
     python -m tools.i18n check    # list message ids without a translation (exit 1 if any)
 
 Message ids come from t("...") and N_("...") calls in app.py, pages/, ui/ and core/, from the templates of
-the errors core raises (UploadError, UndoRefused, ViewError, `fail`), and from the
+the errors core raises (UploadError, UndoRefused, ViewError, PermissionDenied, `fail`), and from the
 seeded names users read (markets, categories) in data/reference/.
 """
 
@@ -27,7 +27,8 @@ SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROO
 # Core errors carry an English message id (their `template`) that pages translate with t(error.template, ...):
 # the literal at the raise is the id. Babel keyword specs give its argument position (1-based); `fail` is
 # the importers' `src.fail(index, column, template, ...)`, matched as a method call too.
-KEYWORDS = {"t": None, "N_": None, "UploadError": (1,), "UndoRefused": (1,), "ViewError": (1,), "fail": (3,)}
+KEYWORDS = {"t": None, "N_": None, "UploadError": (1,), "UndoRefused": (1,), "ViewError": (1,), "fail": (3,),
+            "PermissionDenied": (1,)}
 SEEDED_NAMES = {"markets.csv": "name", "categories.csv": "name"}
 LANGUAGE = "zh"
 

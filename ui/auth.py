@@ -76,6 +76,12 @@ def guard(required_role: str) -> users.UserView:
     return user
 
 
+def permission_message(exc: users.PermissionDenied) -> str:
+    """Why core refused, in the user's language, the role named in it too (plain text: no markdown in it)."""
+    values = {name: t(value) if name == "role" else value for name, value in exc.values.items()}
+    return t(exc.template, **values)
+
+
 def demo_note() -> None:
     if cached(users.demo_accounts_active):
         st.info(t("Demo accounts active: the published demo passwords still work. Change or disable them "
