@@ -85,11 +85,15 @@ def _read(uploaded, limit_mb: int):
         st.error(_message(exc), icon=":material/error:")
         return None, None
     dialect = _dialect_controls(detected, digest)
+    # The bar's slot exists on every run, read or cached: were it there only while reading, the tabs below
+    # would move up one place on the next run, and the browser would rebuild them on their first tab, hiding
+    # the Import tab and the result of an import of a large file.
+    slot = st.empty()
     cache_key = (digest, dialect)
     cached = st.session_state.get("upload_parsed")
     if cached and cached[0] == cache_key:
         return cached[1], data
-    bar = st.progress(0.0, text=t("Reading {file}…", file=name)) if len(data) > LARGE_FILE_BYTES else None
+    bar = slot.progress(0.0, text=t("Reading {file}…", file=name)) if len(data) > LARGE_FILE_BYTES else None
     stages = {"read": t("Reading {file}…", file=name), "type": t("Recognising column types…")}
 
     def progress(fraction: float, stage: str) -> None:
@@ -330,8 +334,8 @@ def _import(parsed, data: bytes, username: str) -> None:
             return
         clear_caches()
         st.success(t("Import {batch} done: {inserted} inserted, {updated} updated, {skipped} unchanged.",
-                     batch=result.batch_id, inserted=result.inserted, updated=result.updated,
-                     skipped=result.skipped), icon=":material/check_circle:")
+                     batch=result.batch_id, inserted=f"{result.inserted:,}", updated=f"{result.updated:,}",
+                     skipped=f"{result.skipped:,}"), icon=":material/check_circle:")
         if result.unknown_sku_lines:
             st.warning(_plain(t("{count} line items have a SKU the catalogue does not know, or none ({skus}): their "
                                 "orders were imported without them, so they add no units or product cost.",
@@ -369,7 +373,7 @@ def _history(username: str) -> None:
             return
         clear_caches()
         st.success(t("Import {batch} undone: {deleted} rows deleted, {restored} restored.", batch=result.batch_id,
-                     deleted=result.deleted, restored=result.restored), icon=":material/undo:")
+                     deleted=f"{result.deleted:,}", restored=f"{result.restored:,}"), icon=":material/undo:")
 
 
 def _templates() -> None:

@@ -201,6 +201,24 @@ def test_uploaded_text_is_not_rendered_as_markdown():
     assert "**name**" not in rendered and "[click]" not in rendered and "<b>" not in rendered
 
 
+def tabs_place(at: AppTest) -> int:
+    return next(i for i, node in at.main.children.items() if getattr(node, "type", None) == "tab_container")
+
+
+def test_the_tabs_keep_their_place_after_a_large_file_is_read(monkeypatch):
+    """The browser rebuilds tabs that move, on their first tab: after a large import the user would land on
+    Analyse, and never see the import's result (seen with a 1M-row file)."""
+    import pages.upload_page as upload_page
+
+    monkeypatch.setattr(upload_page, "LARGE_FILE_BYTES", 10)  # this small file gets the progress bar
+    at = upload("orders.csv", b"market,amount\nUS,1\nDE,2\n")
+    ok(at)
+    read = tabs_place(at)
+    at.run()  # the next run (an import click, a chart choice) finds the parse in the session
+    ok(at)
+    assert tabs_place(at) == read
+
+
 def test_import_shopify_twice_then_undo():
     data = real("shopify_orders_export_us.csv")
     with unit_of_work(get_engine(_url())) as session:
