@@ -102,3 +102,29 @@ def test_upload_chart_download_and_import_twice(server, tmp_path):
             raise
         finally:
             page.close()
+
+
+def test_a_large_file_imports_and_its_result_stays_in_view(server, tmp_path):
+    """Above the progress-bar size (5 MB) the page used to rebuild its tabs after the read, so the Import
+    tab's result was hidden behind Analyse."""
+    from bench.upload import generate
+
+    path = tmp_path / "orders_70k.csv"
+    generate(path, 70_000)
+    assert path.stat().st_size > 5 * 1024 * 1024
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            _open_upload_page(page, server)
+            _upload(page, path, "70,000 rows, 10 columns.")
+            page.get_by_role("tab", name="Import", exact=True).click()
+            page.wait_for_selector("text=Recognised: Orders template", timeout=30_000)
+            page.get_by_role("button", name=re.compile(r"^Import 70,000 rows")).click()
+            page.locator("[data-testid=stAlert]").filter(has_text="70,000 inserted").first.wait_for(
+                state="visible", timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print("screenshot:", tmp_path / "failure.png", server.log()[-3000:])
+            raise
+        finally:
+            page.close()
