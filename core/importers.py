@@ -14,21 +14,8 @@ tickets: all-or-nothing, idempotent, audited, undoable.
    ahead add nothing. The market is the ship-country, else the marketplace of the sales-channel. Orders
    still Pending (payment not authorised, mostly no price) are skipped and counted (`pending_orders`): a
    later report imports them. Shopify's Subtotal is after discounts: items_total = Subtotal + Discount Amount.
-3. Line items (EXTRA_COLUMNS: Shopify, Amazon, UCI) become order lines of the catalogue product with the
-   same SKU; the same SKU twice in an order is one line (as the seed writes them):
-     unit_price, line_total  the file's, local currency (Amazon's item-price is the line total)
-     revenue_usd = line_total × (1 − order discount / order line totals) × net_of_tax × usd_per_unit,
-                   net_of_tax = 1 / (1 + market VAT) where prices include it, else 1
-     cogs_usd    = quantity × unit_cost_cny / CNY per USD on the order day × (1 + landed share),
-                   the landed share (inbound freight and duty) as the product's own lines book it
-                   (`_landed_shares`), else DEFAULT_LANDED_SHARE
-   Line items whose SKU the catalogue does not know, or that have none, are left out and reported in the
-   result (`unknown_sku_lines`, a few `unknown_skus`). An export lists whole orders, so its lines replace
-   the stored lines of each of its orders.
-4. Customers (Shopify's Email): customer_ref = SHA-256 of the trimmed, lower-cased address (the model keeps
-   no addresses). New ones are inserted with the market and day of their first order; first_order_on and
-   is_first_order follow each customer's earliest order, file and database together (a stored order that
-   loses the flag is updated). Orders without an address keep the customer they have.
+3. Line items become order lines of catalogue products, replacing each order's stored lines: core.import_lines.
+4. Customers come from hashed e-mail addresses, with first-order flags: core.import_customers.
 5. Upsert by natural key ((channel, order_ref) for orders, payment_ref, tracking_number, ticket_ref,
    customer_ref): a key not in the database is inserted, a key whose stored values (and lines) all equal the
    file's is skipped, otherwise the row is updated and the values it overwrote (and the lines it replaced)
@@ -43,6 +30,8 @@ All of it happens in the caller's transaction (`core.db.unit_of_work`): any erro
 customers it added) and restores what it overwrote (lines included), in the caller's transaction, refreshes
 the summaries and marks the batch `undone`. It refuses when a later, still-applied import touched the same
 rows or uses the customers it added (undo that one first), or when the batch is already undone.
+
+Stored rows by natural key (lookup, compare, insert, update) and the DBAPI writes: core.import_sql.
 """
 
 from __future__ import annotations
@@ -52,31 +41,54 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core import summaries
 from core.csv_detect import DATE_FORMATS, Dialect, ParsedFile, UploadError, _date_format, parse, to_datetimes, to_numbers
+from core.import_customers import _customer_ref, _link_customers
+from core.import_lines import (
+    LineItems,
+    _changed_lines,
+    _line_items,
+    _lines_before,
+    _put_back_lines,
+    _with_order_ids,
+    _write_lines,
+)
+from core.import_sql import (
+    CHUNK,
+    ORDER_CUSTOMER_FIELDS,
+    SPECS,
+    EntitySpec,
+    _asof,
+    _by_value,
+    _chunks,
+    _compare,
+    _Counts,
+    _from_json,
+    _insert,
+    _Lookups,
+    _roomy_cache,
+    _span,
+    _stored,
+    _update,
+)
 from core.models import (
     AuditEvent,
-    Channel,
     Customer,
-    FxRate,
     ImportBatch,
     ImportRow,
-    Market,
     Order,
     OrderLine,
     Payment,
-    Product,
     Shipment,
     Ticket,
     Warehouse,
@@ -85,15 +97,6 @@ from core.templates import EXPORTS_BY_KIND, KnownExport, Recognition, map_column
 from core.users import authorize
 from core.what_if import TAX_EXCLUSIVE_MARKETS
 
-CHUNK = 5000  # keys per IN (...) lookup
-SLICE_ROWS = CHUNK * 10  # rows converted to DBAPI values at a time
-IMPORT_CACHE_KIB = 256 * 1024  # SQLite page cache while importing (a cap, not an allocation)
-# SQLite: an insert this large, and at least 1/BULK_SHARE of the rows already there, drops the table's own
-# secondary indexes and builds them again afterwards. Each index costs ~2.7 s per million rows inserted into
-# it, and ~0.4 s per million rows in the table to build (measured, bench/upload.py), so rebuilding wins once
-# the insert is about a sixth of the table.
-BULK_ROWS = 100_000
-BULK_SHARE = 5
 ORDER_STATUSES = ("completed", "cancelled", "refunded", "partially_refunded")
 PAYMENT_STATUSES = ("succeeded", "declined", "refunded", "disputed")
 SHIPMENT_STATUSES = ("in_transit", "delivered", "lost", "returned_to_sender")
@@ -108,7 +111,6 @@ STATUS_WORDS = {
     "payments": {"paid": "succeeded", "succeeded": "succeeded", "failed": "declined", "declined": "declined",
                  "refunded": "refunded", "partially refunded": "refunded", "disputed": "disputed"},
 }
-MARKET_ALIASES = {"GB": "UK", "UNITED KINGDOM": "UK", "GREAT BRITAIN": "UK", "USA": "US", "EIRE": "IE"}
 # Amazon's sales-channel names the marketplace; it gives the market of rows without a ship-country yet.
 AMAZON_SITES = {"amazon.com": "US", "amazon.ca": "CA", "amazon.com.mx": "MX", "amazon.co.uk": "UK", "amazon.de": "DE",
                 "amazon.fr": "FR", "amazon.it": "IT", "amazon.es": "ES", "amazon.nl": "NL", "amazon.co.jp": "JP",
@@ -124,43 +126,9 @@ EXTRA_COLUMNS = {
                       "ship_discount": "ship-promotion-discount"},
     "uci_online_retail": {"line_sku": "StockCode", "line_quantity": "Quantity", "line_price": "UnitPrice"},
 }
-# Inbound freight and duty on top of the factory price, for products the dashboard has booked no line of:
-# the middle of the 8-15 % the seeded catalogue carries (data/seed.py).
-DEFAULT_LANDED_SHARE = 0.115
-UNKNOWN_SKU_EXAMPLES = 5
-ORDER_KEY = ["channel_id", "order_ref"]
-LINE_FIELDS = ("product_id", "quantity", "unit_price", "line_total", "revenue_usd", "cogs_usd")
-ORDER_CUSTOMER_FIELDS = ("customer_id", "is_first_order")
 # The raw tables an import of each entity writes (or its undo restores): the summaries reading them refresh.
 TOUCHED = {"orders": {"orders", "order_lines", "customers"}, "payments": {"payments"}, "shipments": {"shipments"},
            "tickets": {"tickets"}}
-
-
-@dataclass(frozen=True)
-class EntitySpec:
-    model: type
-    keys: tuple[str, ...]
-    fields: tuple[str, ...]  # stored columns compared for skip/update (keys included)
-    day: str | None  # the date column the daily summaries group by
-
-
-SPECS = {
-    "orders": EntitySpec(Order, ("channel_id", "order_ref"), (
-        "channel_id", "order_ref", "market_code", "ordered_at", "order_date", "currency", "items_total",
-        "discount_total", "shipping_charged", "tax_total", "order_total", "usd_per_unit", "gmv_usd", "status",
-        "refunded_usd"), "order_date"),
-    "payments": EntitySpec(Payment, ("payment_ref",), (
-        "payment_ref", "order_id", "market_code", "channel_id", "attempted_at", "attempt_date", "method",
-        "gateway", "amount", "currency", "fee_amount", "usd_per_unit", "amount_usd", "fee_usd", "status",
-        "decline_reason", "refunded_usd"), "attempt_date"),
-    "shipments": EntitySpec(Shipment, ("tracking_number",), (
-        "tracking_number", "order_id", "warehouse_id", "carrier", "service", "chargeable_weight_kg", "cost_usd",
-        "promised_days", "shipped_at", "delivered_at", "ship_date", "status"), "ship_date"),
-    "tickets": EntitySpec(Ticket, ("ticket_ref",), (
-        "ticket_ref", "market_code", "channel", "reason", "language", "created_at", "created_date",
-        "first_response_at", "resolved_at", "csat"), "created_date"),
-    "customers": EntitySpec(Customer, ("customer_ref",), ("customer_ref", "market_code", "first_order_on"), None),
-}
 
 
 @dataclass(frozen=True)
@@ -197,14 +165,6 @@ class UndoResult:
 
 
 @dataclass(frozen=True)
-class LineItems:
-    """An export's line items as order lines of catalogue products, and how many it could not match."""
-    frame: pd.DataFrame  # channel_id, order_ref and LINE_FIELDS
-    unknown: int = 0
-    unknown_skus: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Canonical:
     recognition: Recognition
     records: pd.DataFrame  # one row per record, in the entity's columns (plus _line, _customer)
@@ -213,11 +173,6 @@ class Canonical:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _customer_ref(email: str) -> str:
-    """What the model keeps of a customer's e-mail address: the SHA-256 of it, trimmed and lower-cased."""
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 # --- canonical records ------------------------------------------------------------
@@ -351,15 +306,6 @@ def _stripped(values: pd.Series) -> pd.Series:
     return text.where(values.notna() & (text != ""))
 
 
-def _by_value(values: pd.Series, function: Callable) -> pd.Series:
-    """`function` of every cell, called once per distinct value: exports repeat a few codes (channels, markets,
-    statuses) a million times, and a Python call per row would dominate the import. Missing cells give None."""
-    codes, uniques = pd.factorize(values)
-    results = np.empty(len(uniques) + 1, dtype=object)  # the last slot, picked by code -1, stays None
-    results[:len(uniques)] = [function(value) for value in uniques]
-    return pd.Series(results[codes], index=values.index, dtype="object")
-
-
 def _best_date_format(sample: list[str]) -> tuple[str, bool] | None:
     """The date format most sampled cells follow (the others are then reported as not dates)."""
     found = _date_format(sample)
@@ -372,46 +318,6 @@ def _best_date_format(sample: list[str]) -> tuple[str, bool] | None:
         if hits > best_hits:
             best, best_hits = (fmt, aware), hits
     return best
-
-
-class _Lookups:
-    def __init__(self, session: Session):
-        self.session = session
-        self.channels = dict(session.execute(select(Channel.code, Channel.id)).all())
-        markets = session.execute(select(Market.code, Market.name, Market.currency, Market.vat_rate)).all()
-        self.markets = {code: code for code, _, _, _ in markets}
-        self.markets.update({name.upper(): code for code, name, _, _ in markets})
-        self.markets.update({k: v for k, v in MARKET_ALIASES.items() if v in self.markets.values()})
-        self.vat = {code: vat for code, _, _, vat in markets}
-        by_currency: dict[str, list[str]] = {}
-        for code, _, currency, _ in markets:
-            by_currency.setdefault(currency, []).append(code)
-        self.market_of_currency = {c: codes[0] for c, codes in by_currency.items() if len(codes) == 1}
-        self._rates: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
-
-    def rates(self, currency: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(days, units per USD) of a currency, by day; None when it has no rate at all."""
-        if currency not in self._rates:
-            rows = self.session.execute(select(FxRate.day, FxRate.per_usd).where(FxRate.currency == currency)
-                                        .order_by(FxRate.day)).all()
-            self._rates[currency] = (np.array([day for day, _ in rows], dtype="datetime64[D]"),
-                                     np.array([rate for _, rate in rows], dtype="float64")) if rows else None
-        return self._rates[currency]
-
-    def products(self, skus: list[str]) -> pd.DataFrame:
-        """Catalogue products with these SKUs: sku, product_id, unit_cost_cny."""
-        rows = []
-        for start in range(0, len(skus), CHUNK):
-            rows += self.session.execute(select(Product.sku, Product.id, Product.unit_cost_cny)
-                                         .where(Product.sku.in_(skus[start:start + CHUNK]))).all()
-        return pd.DataFrame(rows, columns=["sku", "product_id", "unit_cost_cny"]).astype(
-            {"product_id": "int64", "unit_cost_cny": "float64"})
-
-
-def _asof(days: np.ndarray, rate_days: np.ndarray, rates: np.ndarray) -> np.ndarray:
-    """The rate of each day: the latest on or before it, else (days before the first rate) the first one."""
-    position = np.searchsorted(rate_days, days.astype("datetime64[D]"), side="right") - 1
-    return rates[np.maximum(position, 0)]
 
 
 def _channel_ids(src: _Source, lookups: _Lookups) -> pd.Series:
@@ -576,99 +482,6 @@ def _combine_lines(out: pd.DataFrame, export: KnownExport, skip: pd.Series) -> p
     return out
 
 
-def _line_items(src: _Source, lookups: _Lookups, rows: pd.DataFrame, orders: pd.DataFrame) -> LineItems | None:
-    """The line items of `rows` as order lines of catalogue products (see the module docstring); `orders` are
-    their orders, already built."""
-    if not (src.column("line_sku") and src.column("line_quantity")):
-        return None
-    quantity = src.number("line_quantity", required=True, default=None).loc[rows.index]
-    if src.column("line_total"):  # Amazon's item-price is the price of the whole quantity
-        total = src.number("line_total").loc[rows.index]
-        price = (total / quantity.where(quantity != 0)).fillna(total)
-    else:
-        price = src.number("line_price").loc[rows.index]
-        total = price * quantity
-    items = pd.DataFrame({"channel_id": rows["channel_id"], "order_ref": rows["order_ref"],
-                          "sku": src.text("line_sku").loc[rows.index], "quantity": quantity, "unit_price": price,
-                          "line_total": total})
-    items = items.merge(orders[[*ORDER_KEY, "market_code", "order_date", "usd_per_unit", "discount_total"]],
-                        on=ORDER_KEY, how="left")
-    items["revenue_usd"] = items["line_total"] * _kept_share(items) * _net_of_tax(items, lookups) * \
-        items["usd_per_unit"]
-    items = items.merge(lookups.products(items["sku"].dropna().unique().tolist()), on="sku", how="left")
-    unknown = items["product_id"].isna()
-    lines = _one_line_per_product(items[~unknown])
-    lines["cogs_usd"] = _cogs(src, lookups, lines)
-    lines = lines.astype({"product_id": "int64"}).assign(quantity=lines["quantity"].round().astype("int64"))
-    for column in ("unit_price", "line_total", "revenue_usd", "cogs_usd"):
-        lines[column] = lines[column].round(2)
-    examples = tuple(items.loc[unknown, "sku"].dropna().unique()[:UNKNOWN_SKU_EXAMPLES].tolist())
-    return LineItems(lines[[*ORDER_KEY, *LINE_FIELDS]].reset_index(drop=True), int(unknown.sum()), examples)
-
-
-def _kept_share(items: pd.DataFrame) -> pd.Series:
-    """The share of the goods the customer paid for: 1 − the order's discount / its line totals (as the seed)."""
-    gross = items.groupby(ORDER_KEY, sort=False)["line_total"].transform("sum")
-    return (1 - items["discount_total"] / gross.where(gross > 0)).clip(0, 1).fillna(1.0)
-
-
-def _net_of_tax(items: pd.DataFrame, lookups: _Lookups) -> np.ndarray:
-    """1 / (1 + VAT) where prices include it, 1 where tax comes on top (TAX_EXCLUSIVE_MARKETS)."""
-    vat = _by_value(items["market_code"], lookups.vat.get).astype("float64")
-    return np.where(items["market_code"].isin(TAX_EXCLUSIVE_MARKETS), 1.0, 1.0 / (1.0 + vat))
-
-
-def _one_line_per_product(items: pd.DataFrame) -> pd.DataFrame:
-    """The same SKU twice in an order is one line, as the seed writes them: quantities and amounts add up."""
-    keys = [*ORDER_KEY, "product_id"]
-    lines = items.drop_duplicates(keys)
-    if len(lines) < len(items):
-        sums = items.groupby(keys, sort=False)[["quantity", "line_total", "revenue_usd"]].sum()
-        lines = lines.assign(**{column: values.to_numpy() for column, values in sums.items()})
-        lines = lines.assign(unit_price=(lines["line_total"] / lines["quantity"].where(lines["quantity"] != 0))
-                             .fillna(lines["unit_price"]))
-    return lines.copy()
-
-
-def _cogs(src: _Source, lookups: _Lookups, lines: pd.DataFrame) -> pd.Series:
-    """Landed product cost: quantity × unit_cost_cny / CNY per USD on the order day × (1 + landed share)."""
-    if lines.empty:
-        return pd.Series(np.nan, index=lines.index)
-    cny = lookups.rates("CNY")
-    if cny is None:
-        raise UploadError("{file}: there is no CNY exchange rate, so the product cost of its line items cannot be "
-                          "valued.", file=src.parsed.file_name)
-    cny_per_usd = _asof(lines["order_date"].to_numpy(), *cny)
-    share = lines["product_id"].map(_landed_shares(lookups, sorted(lines["product_id"].unique().tolist())))
-    return lines["unit_cost_cny"] * lines["quantity"] / cny_per_usd * (1 + share)
-
-
-def _landed_shares(lookups: _Lookups, product_ids: list[int]) -> dict[int, float]:
-    """Inbound freight and duty on top of the factory price, per product. The catalogue keeps the factory price
-    only; the share is what the dashboard already books for the product, taken from its first order line that
-    did not come from an import (cogs_usd = quantity × unit_cost_cny / CNY per USD × (1 + share)), so imported
-    lines cost what its other lines cost. Imported lines never feed it: a file imported again costs the same.
-    DEFAULT_LANDED_SHARE for a product without such a line."""
-    shares = dict.fromkeys(product_ids, DEFAULT_LANDED_SHARE)
-    # One LIMIT 1 walk of the product's index per product: MIN(id) ... GROUP BY product_id over the join took
-    # minutes on a million orders.
-    first_line = (select(OrderLine.id).join(Order, Order.id == OrderLine.order_id)
-                  .where(OrderLine.product_id == Product.id, Order.import_batch_id.is_(None))
-                  .order_by(OrderLine.id).limit(1).scalar_subquery())
-    line_ids = [i for i in lookups.session.scalars(select(first_line).where(Product.id.in_(product_ids)))
-                if i is not None]
-    rows = lookups.session.execute(
-        select(OrderLine.product_id, OrderLine.quantity, OrderLine.cogs_usd, Order.order_date, Product.unit_cost_cny)
-        .join(Order, Order.id == OrderLine.order_id).join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.id.in_(line_ids))).all()
-    for product_id, quantity, cogs, day, unit_cost in rows:
-        cny_per_usd = _asof(np.array([day], dtype="datetime64[D]"), *lookups.rates("CNY"))[0]
-        factory = quantity * float(unit_cost) / cny_per_usd
-        if factory > 0 and cogs is not None and cogs > 0:
-            shares[product_id] = float(cogs) / factory - 1
-    return shares
-
-
 def _payments(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
     refs = src.text("payment_ref", required=True)
     currencies = _currencies(src, lookups)
@@ -830,12 +643,6 @@ def canonical_frame(session: Session, parsed: ParsedFile, options: ImportOptions
 # --- upsert -------------------------------------------------------------------------
 
 
-def _key_strings(frame: pd.DataFrame, spec: EntitySpec) -> pd.Series:
-    if len(spec.keys) == 1:
-        return frame[spec.keys[0]].astype(str)
-    return frame[spec.keys[0]].astype(str) + "|" + frame[spec.keys[1]].astype(str)
-
-
 def _comparable(value):
     if value is None:
         return None
@@ -869,146 +676,6 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
             data[column] = [None if (v is None or v is pd.NaT or (isinstance(v, float) and v != v)) else v
                             for v in series.astype("object").to_numpy()]
     return [dict(zip(columns, values)) for values in zip(*(data[c] for c in columns))]
-
-
-def _json_value(value, column_type):
-    """A stored value as JSON that gives it back exactly: money as a decimal string, dates as ISO text."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(column_type, DateTime):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(column_type, Date):
-        return pd.Timestamp(value).date().isoformat()
-    if isinstance(column_type, Boolean):
-        return bool(value)
-    if isinstance(column_type, Integer):
-        return int(value)
-    if isinstance(column_type, Numeric) and not isinstance(column_type, Float) and column_type.scale is not None:
-        return f"{float(value):.{column_type.scale}f}"  # read as float for speed; the column keeps this many places
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _from_json(table, values: dict) -> dict:
-    out = {}
-    for name, value in values.items():
-        column_type = table.c[name].type
-        if value is not None and isinstance(column_type, DateTime):
-            value = dt.datetime.fromisoformat(value)
-        elif value is not None and isinstance(column_type, Date):
-            value = dt.date.fromisoformat(value)
-        elif value is not None and isinstance(column_type, Numeric) and not isinstance(column_type, Float):
-            value = Decimal(str(value))
-        out[name] = value
-    return out
-
-
-def _db_columns(session: Session, table, columns: list[str], frame: pd.DataFrame) -> list[list]:
-    """Column values as the DBAPI takes them (no per-row SQLAlchemy work): SQLite gets dates and datetimes as
-    the text SQLAlchemy itself stores; PostgreSQL gets Python objects."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    return [_db_column(frame[column], table.c[column].type, sqlite) for column in columns]
-
-
-def _db_column(series: pd.Series, column_type, sqlite: bool) -> list:
-    if isinstance(column_type, DateTime):
-        stamps = pd.to_datetime(series).to_numpy(dtype="datetime64[us]")
-        if not sqlite:
-            return [None if pd.isna(v) else v for v in pd.Series(stamps).dt.to_pydatetime()]
-        # "YYYY-MM-DDTHH:MM:SS.ffffff" -> SQLAlchemy's "YYYY-MM-DD HH:MM:SS.ffffff", writing the space straight
-        # into numpy's fixed-width buffer (character 10 of every value): str.replace would take seconds a million
-        text = np.datetime_as_string(stamps, unit="us")
-        text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")
-        values = text.astype(object)
-        values[np.isnat(stamps)] = None
-        return values.tolist()
-    if isinstance(column_type, Date):
-        days = pd.to_datetime(series)
-        return _by_value(days, lambda d: d.date().isoformat() if sqlite else d.date()).tolist()
-    if not series.hasnans:
-        return series.tolist()
-    values = series.astype(object)
-    return values.where(values.notna(), None).tolist()
-
-
-def _insert_frame(session: Session, table, columns: list[str], frame: pd.DataFrame) -> None:
-    with _indexes_rebuilt_if_bulk(session, table, len(frame)):
-        for start in range(0, len(frame), SLICE_ROWS):  # DBAPI values a slice at a time: a million costs GBs
-            part = frame.iloc[start:start + SLICE_ROWS]
-            _insert_rows(session, table, columns, _db_columns(session, table, columns, part))
-
-
-@contextmanager
-def _indexes_rebuilt_if_bulk(session: Session, table, rows: int):
-    """On SQLite, a bulk insert (see BULK_ROWS) runs without the table's secondary indexes, which are then
-    built again from their own stored DDL. It all happens in the import's transaction, so a failure restores
-    them with everything else, and readers keep their WAL snapshot. Only plain CREATE INDEX indexes: the ones
-    behind the primary key and UNIQUE constraints stay, so keys are still checked row by row. PostgreSQL would
-    lock the table against readers for the whole import, so there the indexes stay."""
-    connection = session.connection()
-    if rows < BULK_ROWS or connection.dialect.name != "sqlite":
-        yield
-        return
-    stored = connection.exec_driver_sql(f'SELECT count(*) FROM "{table.name}"').scalar()
-    if rows * BULK_SHARE < stored:
-        yield
-        return
-    names = [row[1] for row in connection.exec_driver_sql(f'PRAGMA index_list("{table.name}")')
-             if row[3] == "c" and not row[2]]  # (seq, name, unique, origin, partial)
-    ddl = [connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
-                                      (name,)).scalar() for name in names]
-    for name in names:
-        connection.exec_driver_sql(f'DROP INDEX "{name}"')
-    yield
-    for sql in ddl:
-        connection.exec_driver_sql(sql)
-
-
-def _insert_rows(session: Session, table, columns: list[str], data: list[list]) -> None:
-    """Column lists into the table, one DBAPI executemany; rows are zipped as it reads them, not built first.
-    (Multi-row INSERT ... VALUES statements measured no faster here with real-looking orders.)"""
-    if data and data[0]:
-        marks = ", ".join([_mark(session)] * len(columns))
-        _executemany(session, f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", zip(*data))
-
-
-def _mark(session: Session) -> str:
-    return "?" if session.get_bind().dialect.name == "sqlite" else "%s"
-
-
-def _executemany(session: Session, sql: str, rows: Iterable[Sequence]) -> None:
-    """The DBAPI's own executemany: SQLAlchemy's per-row parameter processing would cost more than the insert."""
-    cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        cursor.executemany(sql, rows)
-    finally:
-        cursor.close()
-
-
-@contextmanager
-def _roomy_cache(session: Session):
-    """SQLite keeps 2 MB of pages by default: a large import then writes index pages out and reads them back
-    over and over. For its transaction the import lets the connection keep up to IMPORT_CACHE_KIB."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
-
-
-@dataclass
-class _Counts:
-    inserted: int = 0
-    updated: int = 0
-    skipped: int = 0
-    days: list = field(default_factory=list)  # dates whose daily summaries the import changed
-    lines_inserted: int = 0
-    lines_updated: int = 0
-    customers_inserted: int = 0
 
 
 def _upsert(session: Session, canonical: Canonical, batch_id: int) -> _Counts:
@@ -1055,288 +722,12 @@ def _without_repeats(frame: pd.DataFrame, spec: EntitySpec, counts: _Counts) -> 
     return frame.drop_duplicates(keys)
 
 
-def _compare(session: Session, spec: EntitySpec, frame: pd.DataFrame,
-             fields: list[str]) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """The file's rows beside their stored rows; which of them are stored; which of those the file changes."""
-    matched = _match(session, spec, frame, fields)
-    known = matched["_id"].notna()
-    if "customer_id" in fields:  # orders without a customer key keep the stored order's customer
-        for name in ORDER_CUSTOMER_FIELDS:
-            stored = matched[f"{name}_db"] if f"{name}_db" in matched else np.nan
-            matched[name] = matched[name].where(matched[name].notna(), stored)
-        matched["is_first_order"] = matched["is_first_order"].fillna(False).astype(bool)
-    changed = pd.Series(False, index=matched.index)
-    if known.any():
-        changed[known] = _differs(matched[known], spec, fields)
-    return matched, known, changed
-
-
-def _link_customers(session: Session, frame: pd.DataFrame, batch_id: int, counts: _Counts) -> pd.DataFrame:
-    """customer_id and is_first_order of the file's orders with a customer key (missing without one). Customers
-    new to the dashboard are inserted with the market and day of their first order; a stored customer's
-    first_order_on moves to an earlier order in the file, and so does the first-order flag (a stored order
-    that loses it is updated). All of it is logged for undo."""
-    frame = frame.assign(customer_id=pd.Series(pd.NA, index=frame.index, dtype="Int64"),
-                         is_first_order=pd.Series(np.nan, index=frame.index, dtype="object"))
-    with_key = frame["_customer"].notna()
-    if not with_key.any():
-        return frame
-    spec = SPECS["customers"]
-    mine = frame.loc[with_key, ["_customer", *ORDER_KEY, "ordered_at", "order_date", "market_code"]]
-    refs = mine[["_customer"]].drop_duplicates().rename(columns={"_customer": "customer_ref"})
-    stored = _stored(session, spec, refs, ["market_code", "first_order_on"])
-    flagged = _flagged_first_orders(session, stored)
-    firsts = pd.concat([mine, flagged.drop(columns="_id")]).sort_values(
-        ["ordered_at", *ORDER_KEY], kind="stable").drop_duplicates("_customer")
-    wanted = firsts.rename(columns={"_customer": "customer_ref", "order_date": "first_order_on"}).merge(
-        stored, on="customer_ref", how="left")
-    wanted["market_code"] = wanted["market_code_db"].fillna(wanted["market_code"])  # a customer keeps its market
-    wanted["first_order_on"] = pd.concat([pd.to_datetime(wanted["first_order_on"]),
-                                          pd.to_datetime(wanted["first_order_on_db"])], axis=1).min(axis=1)
-    fields = list(spec.fields)
-    matched, known, changed = _compare(session, spec, wanted[fields], fields)
-    counts.customers_inserted = _insert(session, spec, "customers", matched[~known], fields, batch_id)
-    _update(session, spec, "customers", matched[changed], fields, batch_id)
-    ids = _stored(session, spec, refs, [])
-    frame.loc[with_key, "customer_id"] = mine["_customer"].map(dict(zip(ids["customer_ref"], ids["_id"])))
-    first_keys = pd.MultiIndex.from_frame(firsts[ORDER_KEY])
-    frame.loc[with_key, "is_first_order"] = pd.MultiIndex.from_frame(mine[ORDER_KEY]).isin(first_keys)
-    flagged_keys = pd.MultiIndex.from_frame(flagged[ORDER_KEY])
-    overtaken = flagged[~flagged_keys.isin(first_keys) & ~flagged_keys.isin(pd.MultiIndex.from_frame(frame[ORDER_KEY]))]
-    if not overtaken.empty:
-        cleared = overtaken.assign(is_first_order=False, is_first_order_db=True)
-        counts.updated += _update(session, SPECS["orders"], "orders", cleared, ["is_first_order"], batch_id)
-        counts.days += _span(overtaken["order_date"])
-    return frame
-
-
-def _flagged_first_orders(session: Session, customers: pd.DataFrame) -> pd.DataFrame:
-    """The stored orders flagged as the first of one of these stored customers (customer_ref, _id)."""
-    ref_of = dict(zip(customers["_id"].astype("int64"), customers["customer_ref"]))
-    rows = []
-    for chunk in _chunks(list(ref_of)):
-        rows += session.execute(select(Order.customer_id, Order.id, Order.channel_id, Order.order_ref,
-                                       Order.ordered_at, Order.order_date, Order.market_code)
-                                .where(Order.customer_id.in_(chunk), Order.is_first_order.is_(True))).all()
-    flagged = pd.DataFrame(rows, columns=["customer_id", "_id", *ORDER_KEY, "ordered_at", "order_date", "market_code"])
-    flagged = flagged.assign(_customer=flagged["customer_id"].map(ref_of),
-                             ordered_at=pd.to_datetime(flagged["ordered_at"]),
-                             order_date=pd.to_datetime(flagged["order_date"]))
-    return flagged.drop(columns="customer_id").astype({"channel_id": "int64", "order_ref": "str"})
-
-
-def _chunks(values: list, size: int = CHUNK):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _with_order_ids(lines: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFrame:
-    """The file's lines with the id of their order where it is stored already (order_id)."""
-    return lines.merge(matched[[*ORDER_KEY, "_id"]].rename(columns={"_id": "order_id"}), on=ORDER_KEY, how="left")
-
-
-def _changed_lines(session: Session, lines: pd.DataFrame, order_ids: pd.Series,
-                   counts: _Counts) -> tuple[pd.DataFrame, set[int]]:
-    """The stored lines of the file's stored orders, and the ids of the orders whose lines the file changes;
-    counts.lines_updated: lines added, changed or removed. The file lists each order's whole content."""
-    stored = _stored_lines(session, order_ids.astype("int64").tolist())
-    new = lines.loc[lines["order_id"].notna(), ["order_id", *LINE_FIELDS]].astype({"order_id": "int64"})
-    both = new.merge(stored, on=["order_id", "product_id"], how="outer", suffixes=("", "_db"), indicator=True)
-    paired = both["_merge"] == "both"
-    differs = ~paired
-    for name in LINE_FIELDS[1:]:
-        differs |= paired & (both[name].astype("float64").round(6) != both[f"{name}_db"].astype("float64").round(6))
-    counts.lines_updated = int(differs.sum())
-    return stored, set(both.loc[differs, "order_id"].astype("int64").tolist())
-
-
-def _stored_lines(session: Session, order_ids: list[int]) -> pd.DataFrame:
-    table = OrderLine.__table__
-    columns = ["order_id", *LINE_FIELDS]
-    selected = ", ".join(_read_sql(table.c[c]) for c in columns)
-    rows = []
-    for chunk in _chunks(order_ids):
-        rows += _fetchall(session, f"SELECT {selected} FROM {table.name} WHERE order_id IN "
-                          f"({', '.join([_mark(session)] * len(chunk))})", chunk)
-    return pd.DataFrame(rows, columns=columns).astype(
-        {"order_id": "int64", "product_id": "int64", "quantity": "int64", "unit_price": "float64",
-         "line_total": "float64", "revenue_usd": "float64", "cogs_usd": "float64"})
-
-
-def _lines_before(stored: pd.DataFrame, replaced: set[int]) -> dict[int, dict]:
-    """What undo needs to put the replaced lines back: {order id: {"_lines": [[LINE_FIELDS...], ...]}}."""
-    table = OrderLine.__table__
-    before: dict[int, dict] = {order_id: {"_lines": []} for order_id in replaced}
-    for row in stored[stored["order_id"].isin(replaced)].itertuples(index=False):
-        before[row.order_id]["_lines"].append([_json_value(getattr(row, f), table.c[f].type) for f in LINE_FIELDS])
-    return before
-
-
-def _write_lines(session: Session, batch_id: int, lines: pd.DataFrame, replaced: set[int]) -> int:
-    """The lines of the orders this import inserted, and of the stored orders whose lines it replaces; returns
-    how many belong to inserted orders."""
-    table = OrderLine.__table__
-    for chunk in _chunks(sorted(replaced)):
-        session.execute(delete(table).where(table.c.order_id.in_(chunk)))
-    fresh = lines["order_id"].isna()
-    if fresh.any():
-        inserted = pd.DataFrame(_fetchall(session, f"SELECT channel_id, order_ref, id FROM orders WHERE "
-                                                   f"import_batch_id = {_mark(session)}", [batch_id]),
-                                columns=[*ORDER_KEY, "new_id"]).astype({"channel_id": "int64", "order_ref": "str"})
-        lines = lines.merge(inserted, on=ORDER_KEY, how="left")
-        lines["order_id"] = lines["order_id"].fillna(lines["new_id"])
-    written = lines[fresh.to_numpy() | lines["order_id"].isin(replaced).to_numpy()].astype({"order_id": "int64"})
-    written = written.sort_values("order_id", kind="stable")  # appends to the order_id index, in the orders' order
-    _insert_frame(session, table, ["order_id", *LINE_FIELDS], written)
-    return int(fresh.sum())
-
-
 def _touched_days(spec: EntitySpec, matched: pd.DataFrame, known: pd.Series, changed: pd.Series) -> list[dt.date]:
     """Days of inserted rows, and the old and new days of updated ones."""
     if spec.day is None:
         return []
     days = _span(matched.loc[~known | changed, spec.day])
     return days + _span(matched.loc[changed, f"{spec.day}_db"]) if changed.any() else days
-
-
-def _match(session: Session, spec: EntitySpec, frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
-    """The file's rows with the stored row of the same natural key beside them: `_id` and `<field>_db`
-    (missing for keys not stored yet)."""
-    stored = _stored(session, spec, frame, [f for f in fields if f not in spec.keys])
-    frame = frame.reset_index(drop=True)
-    if stored.empty:  # a first import: nothing to line up
-        return frame.assign(_id=np.nan)
-    return frame.merge(stored, on=list(spec.keys), how="left")
-
-
-def _stored(session: Session, spec: EntitySpec, frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
-    """Stored rows whose natural key is in the file, looked up in chunks through the key's unique index (a
-    small file must not read the whole table). Plain DBAPI queries: SQLAlchemy's handling of a 5,000-value
-    IN list costs more than the query. Dates come back as stored (text on SQLite); money as float."""
-    table = spec.model.__table__
-    mark = _mark(session)
-    selected = ", ".join([*spec.keys, "id", *(_read_sql(table.c[f]) for f in fields)])
-    *first_key, last = spec.keys
-    if first_key:
-        groups = [(int(first), group[last]) for first, group in frame.groupby(first_key[0], sort=False)]
-    else:
-        groups = [(None, frame[last])]
-    rows = []
-    for first, values in groups:
-        unique = values.dropna().unique().tolist()
-        for start in range(0, len(unique), CHUNK):
-            chunk = unique[start:start + CHUNK]
-            sql = f"SELECT {selected} FROM {table.name} WHERE {last} IN ({', '.join([mark] * len(chunk))})"
-            if first is not None:
-                sql += f" AND {first_key[0]} = {mark}"
-                chunk = [*chunk, first]
-            rows.extend(_fetchall(session, sql, chunk))
-    stored = pd.DataFrame(rows, columns=[*spec.keys, "_id", *(f"{f}_db" for f in fields)])
-    return stored.astype({k: frame[k].dtype for k in spec.keys})
-
-
-def _read_sql(column) -> str:
-    """Money as float: a Decimal per value would cost more than the query; JSON keeps the places."""
-    if isinstance(column.type, Numeric) and not isinstance(column.type, Float):
-        return f"CAST({column.name} AS DOUBLE PRECISION)"
-    return column.name
-
-
-def _fetchall(session: Session, sql: str, parameters: list) -> list[tuple]:
-    cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        cursor.execute(sql, parameters)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def _differs(matched: pd.DataFrame, spec: EntitySpec, fields: list[str]) -> pd.Series:
-    table = spec.model.__table__
-    differs = pd.Series(False, index=matched.index)
-    for name in fields:
-        if name in spec.keys:
-            continue
-        new = _comparable_column(matched[name], table.c[name].type)
-        old = _comparable_column(matched[f"{name}_db"], table.c[name].type)
-        differs |= ~((new == old) | (new.isna() & old.isna()))
-    return differs
-
-
-def _comparable_column(values: pd.Series, column_type) -> pd.Series:
-    """One representation per column type, so a file value equals the stored value it would write."""
-    if isinstance(column_type, Date | DateTime):
-        return pd.to_datetime(values)
-    if isinstance(column_type, Numeric | Integer | Boolean):  # Float is a Numeric
-        if not pd.api.types.is_float_dtype(values):
-            values = values.astype(object).where(values.notna(), np.nan).astype("float64")
-        return values.round(6)
-    return values.astype(object)  # not str: building an Arrow string array of a million values costs seconds
-
-
-def _insert(session: Session, spec: EntitySpec, entity: str, fresh: pd.DataFrame, fields: list[str],
-            batch_id: int) -> int:
-    """New rows. Inserted orders carry their batch id, which is all undo needs; other rows get an import row."""
-    if fresh.empty:
-        return 0
-    table = spec.model.__table__
-    columns = list(fields)
-    if spec.model is Order:
-        fresh = fresh.assign(import_batch_id=batch_id)
-        columns.append("import_batch_id")
-    if in_index_order := _date_index_columns(spec):
-        fresh = fresh.sort_values(in_index_order, kind="stable")
-    for column in table.columns:  # raw inserts skip SQLAlchemy's column defaults: apply the scalar ones
-        if column.name not in columns and column.default is not None and column.default.is_scalar:
-            fresh = fresh.assign(**{column.name: column.default.arg})
-            columns.append(column.name)
-    _insert_frame(session, table, columns, fresh)
-    if spec.model is not Order:
-        _log(session, batch_id, entity, "inserted", _key_strings(fresh, spec).tolist())
-    return len(fresh)
-
-
-def _date_index_columns(spec: EntitySpec) -> list[str]:
-    """The columns of the table's index that starts with its day, in order (else the day, else nothing).
-    Rows inserted in that order get ids that follow it, so the summaries read a range's rows from adjacent
-    pages, and building or extending that index appends (1M orders: 3 s less to import)."""
-    if spec.day is None:
-        return []
-    for index in spec.model.__table__.indexes:
-        names = [column.name for column in index.columns]
-        if names[0] == spec.day:
-            return names
-    return [spec.day]
-
-
-def _update(session: Session, spec: EntitySpec, entity: str, changed: pd.DataFrame, fields: list[str],
-            batch_id: int, more_before: dict[int, dict] | None = None) -> int:
-    """Overwrite changed rows, keeping what they held (and `more_before` of their id) in the import row."""
-    if changed.empty:
-        return 0
-    table = spec.model.__table__
-    columns = [f for f in fields if f not in spec.keys]
-    mark = _mark(session)
-    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE id = {mark}"
-    ids = changed["_id"].astype("int64").tolist()
-    _executemany(session, sql, zip(*_db_columns(session, table, columns, changed), ids))
-    before = zip(*([_json_value(v, table.c[f].type) for v in changed[f"{f}_db"].astype(object)] for f in columns))
-    more_before = more_before or {}
-    _log(session, batch_id, entity, "updated", _key_strings(changed, spec).tolist(),
-         [json.dumps({**dict(zip(columns, row)), **more_before.get(i, {})}) for row, i in zip(before, ids)])
-    return len(changed)
-
-
-def _log(session: Session, batch_id: int, entity: str, action: str, keys: list[str],
-         before: list[str] | None = None) -> None:
-    columns = ["batch_id", "entity", "row_key", "action", "before_json"]
-    data = [[batch_id] * len(keys), [entity] * len(keys), keys, [action] * len(keys), before or [None] * len(keys)]
-    _insert_rows(session, ImportRow.__table__, columns, data)
-
-
-def _span(days: pd.Series) -> list[dt.date]:
-    days = pd.to_datetime(days.dropna())
-    return [days.min().date(), days.max().date()] if len(days) else []
 
 
 def _refresh(session: Session, days: list,
@@ -1553,14 +944,6 @@ def _restore_updated(session: Session, batch_id: int, entity: str, days: list) -
         if spec.day:
             days.extend([current[1], before.get(spec.day)])
     return len(updated)
-
-
-def _put_back_lines(session: Session, order_id: int, lines: list[list]) -> None:
-    table = OrderLine.__table__
-    session.execute(delete(table).where(table.c.order_id == order_id))
-    if lines:
-        session.execute(insert(table), [_from_json(table, {"order_id": order_id, **dict(zip(LINE_FIELDS, line))})
-                                        for line in lines])
 
 
 def import_history(session: Session, limit: int = 200) -> pd.DataFrame:
