@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import re
 from pathlib import Path
 
@@ -68,40 +69,47 @@ def _choose(page, label: str, option: str) -> None:
     wait_idle(page, settle_ms=400)
 
 
-def test_upload_chart_download_and_import_twice(server, tmp_path):
+@contextlib.contextmanager
+def _upload_page(server, tmp_path, **options):
+    """A browser page on the upload page; on failure a screenshot and the server log's end are kept."""
     with chromium_browser() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, **options)
         try:
             _open_upload_page(page, server)
-            _upload(page, REAL / "uci_online_retail_sample.csv", "2,709 rows, 9 columns.")
-            _choose(page, "Group by", "Country")
-            page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=30_000)
-            with page.expect_download(timeout=30_000) as download:
-                page.get_by_role("button", name=re.compile("Download CSV")).first.click()
-            saved = tmp_path / "view.csv"
-            download.value.save_as(saved)
-            content = saved.read_text(encoding="utf-8-sig")
-            assert content.splitlines()[0] == "Country,count"
-            assert re.search(r"^United Kingdom,\d+$", content, flags=re.M), content[:500]
-
-            _upload(page, REAL / "shopify_orders_export_us.csv", "98 rows, 78 columns.")
-            page.get_by_role("tab", name="Import", exact=True).click()
-            page.wait_for_selector("text=Recognised: Shopify orders export", timeout=30_000)
-            counts = []
-            for _ in range(2):
-                page.get_by_role("button", name=re.compile(r"^Import 98 rows")).click()
-                wait_idle(page, settle_ms=500)
-                message = page.locator("[data-testid=stAlert]").filter(has_text="inserted")
-                message.first.wait_for(timeout=60_000)
-                counts.append(message.first.inner_text())
-            assert "81 inserted, 0 updated, 0 unchanged" in counts[0], counts
-            assert "0 inserted, 0 updated, 81 unchanged" in counts[1], counts
+            yield page
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             print("screenshot:", tmp_path / "failure.png", server.log()[-3000:])
             raise
         finally:
             page.close()
+
+
+def test_upload_chart_download_and_import_twice(server, tmp_path):
+    with _upload_page(server, tmp_path, accept_downloads=True) as page:
+        _upload(page, REAL / "uci_online_retail_sample.csv", "2,709 rows, 9 columns.")
+        _choose(page, "Group by", "Country")
+        page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=30_000)
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name=re.compile("Download CSV")).first.click()
+        saved = tmp_path / "view.csv"
+        download.value.save_as(saved)
+        content = saved.read_text(encoding="utf-8-sig")
+        assert content.splitlines()[0] == "Country,count"
+        assert re.search(r"^United Kingdom,\d+$", content, flags=re.M), content[:500]
+
+        _upload(page, REAL / "shopify_orders_export_us.csv", "98 rows, 78 columns.")
+        page.get_by_role("tab", name="Import", exact=True).click()
+        page.wait_for_selector("text=Recognised: Shopify orders export", timeout=30_000)
+        counts = []
+        for _ in range(2):
+            page.get_by_role("button", name=re.compile(r"^Import 98 rows")).click()
+            wait_idle(page, settle_ms=500)
+            message = page.locator("[data-testid=stAlert]").filter(has_text="inserted")
+            message.first.wait_for(timeout=60_000)
+            counts.append(message.first.inner_text())
+        assert "81 inserted, 0 updated, 0 unchanged" in counts[0], counts
+        assert "0 inserted, 0 updated, 81 unchanged" in counts[1], counts
 
 
 def test_a_large_file_imports_and_its_result_stays_in_view(server, tmp_path):
@@ -112,19 +120,10 @@ def test_a_large_file_imports_and_its_result_stays_in_view(server, tmp_path):
     path = tmp_path / "orders_70k.csv"
     generate(path, 70_000)
     assert path.stat().st_size > 5 * 1024 * 1024
-    with chromium_browser() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            _open_upload_page(page, server)
-            _upload(page, path, "70,000 rows, 10 columns.")
-            page.get_by_role("tab", name="Import", exact=True).click()
-            page.wait_for_selector("text=Recognised: Orders template", timeout=30_000)
-            page.get_by_role("button", name=re.compile(r"^Import 70,000 rows")).click()
-            page.locator("[data-testid=stAlert]").filter(has_text="70,000 inserted").first.wait_for(
-                state="visible", timeout=120_000)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print("screenshot:", tmp_path / "failure.png", server.log()[-3000:])
-            raise
-        finally:
-            page.close()
+    with _upload_page(server, tmp_path) as page:
+        _upload(page, path, "70,000 rows, 10 columns.")
+        page.get_by_role("tab", name="Import", exact=True).click()
+        page.wait_for_selector("text=Recognised: Orders template", timeout=30_000)
+        page.get_by_role("button", name=re.compile(r"^Import 70,000 rows")).click()
+        page.locator("[data-testid=stAlert]").filter(has_text="70,000 inserted").first.wait_for(
+            state="visible", timeout=120_000)
