@@ -16,7 +16,7 @@ import datetime as dt
 import streamlit as st
 
 from core.bootstrap import DatabaseUnavailable
-from core.config import dev_mode
+from core.platform.config import dev_mode
 from ui.auth import current_user, demo_note, login_page, sync_login_cookie
 from ui.data import engine
 from ui.i18n import t

@@ -25,8 +25,8 @@ COLD_TARGET, WARM_TARGET = 1.5, 0.3
 
 def build(url: str, orders: int) -> None:
     from core.bootstrap import has_orders, prepare_database
-    from core.db import get_engine
-    from core.schema import upgrade
+    from core.platform.db import get_engine
+    from core.platform.schema import upgrade
     from data.seed import seed_database
 
     engine = get_engine(url)

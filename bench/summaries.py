@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 
 def _ensure_seeded(engine, orders: int, end_date: dt.date) -> None:
-    from core.models import Order
-    from core.schema import upgrade
+    from core.platform.models import Order
+    from core.platform.schema import upgrade
     from data.seed import seed_database
 
     upgrade(engine)
@@ -48,7 +48,7 @@ def _time_each(engine, start, end) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.db import get_engine
+    from core.platform.db import get_engine
 
     parser = argparse.ArgumentParser(prog="python -m bench.summaries")
     parser.add_argument("--database-url", required=True, help="seeded with --orders first when it has no orders")

@@ -61,14 +61,14 @@ def _phase_pyarrow(path: str, queue) -> None:
 
 
 def _phase_parse_profile(path: str, queue) -> None:
-    from core import csv_detect, csv_profile
+    from core.imports import parsing, profiling
 
     t0 = time.perf_counter()
     data = Path(path).read_bytes()
     t_read = time.perf_counter() - t0
-    parsed = csv_detect.parse(data, Path(path).name, keep_raw=False)
+    parsed = parsing.parse(data, Path(path).name, keep_raw=False)
     t_parse = time.perf_counter() - t0
-    profile = csv_profile.profile(parsed.frame, parsed.kinds)
+    profile = profiling.profile(parsed.frame, parsed.kinds)
     total = time.perf_counter() - t0
     queue.put({"seconds": total, "read_bytes_seconds": t_read, "parse_seconds": t_parse,
                "profile_seconds": total - t_parse, "rows": len(parsed.frame), "kinds": parsed.kinds,
@@ -78,11 +78,11 @@ def _phase_parse_profile(path: str, queue) -> None:
 def _phase_import(path: str, db_dir: str, second: bool, queue) -> None:
     from sqlalchemy import func, select
 
-    from core.db import get_engine, unit_of_work
-    from core.importers import import_file
-    from core.models import Order
-    from core.schema import upgrade
-    from core.users import create_user
+    from core.imports.importers import import_file
+    from core.platform.db import get_engine, unit_of_work
+    from core.platform.models import Order
+    from core.platform.schema import upgrade
+    from core.platform.users import create_user
     from tests import factories
 
     engine = get_engine(f"sqlite:///{db_dir}/bench_upload.db")

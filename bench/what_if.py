@@ -31,7 +31,7 @@ def _timed(function, repeats: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     from core import what_if
-    from core.db import get_engine, unit_of_work
+    from core.platform.db import get_engine, unit_of_work
 
     parser = argparse.ArgumentParser(prog="python -m bench.what_if")
     parser.add_argument("--database-url", required=True)

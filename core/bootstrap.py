@@ -12,10 +12,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from core.db import get_engine, unit_of_work
-from core.models import Order
-from core.schema import upgrade
-from core.users import ensure_demo_users
+from core.platform.db import get_engine, unit_of_work
+from core.platform.models import Order
+from core.platform.schema import upgrade
+from core.platform.users import ensure_demo_users
 
 Progress = Callable[[float, str], None]
 

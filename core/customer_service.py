@@ -29,8 +29,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from core import thresholds
-from core.filters import Filters
-from core.models import (
+from core.platform.filters import Filters
+from core.platform.models import (
     DailyReturns,
     DailySales,
     DailyTicketStats,
@@ -39,7 +39,7 @@ from core.models import (
     MonthlySkuReturns,
     Product,
 )
-from core.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
+from core.platform.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
 
 # Lower edges of the time buckets, in hours: hourly to 24 h, two-hourly to 48 h, then wider.
 BUCKET_EDGES = tuple(range(0, 24)) + tuple(range(24, 48, 2)) + tuple(range(48, 72, 6)) + (

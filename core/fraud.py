@@ -29,9 +29,9 @@ from sqlalchemy import Float, Integer, String, and_, cast, delete, func, insert,
 from sqlalchemy.orm import Session
 
 from core import thresholds
-from core.filters import Filters
-from core.models import Channel, Order, Payment, SuspiciousPayment
-from core.queries import frame, where_filters
+from core.platform.filters import Filters
+from core.platform.models import Channel, Order, Payment, SuspiciousPayment
+from core.platform.queries import frame, where_filters
 
 RULE_POINTS = {
     "velocity": 35,

@@ -44,7 +44,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import CarrierRate, Category, FxRate, ImportRule, Product, ShippingService
+from core.platform.models import CarrierRate, Category, FxRate, ImportRule, Product, ShippingService
 
 INSURANCE_RATE = 0.005
 PARCEL_MODES = ("express", "postal", "last_mile")

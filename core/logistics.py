@@ -50,9 +50,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import thresholds
-from core.filters import Filters
 from core.landed_cost import per_usd
-from core.models import (
+from core.platform.filters import Filters
+from core.platform.models import (
     DailyDelivery,
     DailyProductDemand,
     DailySales,
@@ -64,7 +64,7 @@ from core.models import (
     Supplier,
     Warehouse,
 )
-from core.queries import frame, in_currency, join_fx, safe_ratio, where_filters
+from core.platform.queries import frame, in_currency, join_fx, safe_ratio, where_filters
 
 ON_TIME_TARGET = thresholds.ON_TIME_DELIVERY_TARGET
 OVERSTOCK_DAYS = 84
@@ -571,7 +571,7 @@ def shipping_what_if(baseline: pd.DataFrame, days: int, rate_changes: dict[str, 
 
 def picker_lists(session: Session) -> dict[str, pd.DataFrame]:
     """Markets, categories and sellable SKUs for the calculator and route pickers."""
-    from core.models import Category, Market
+    from core.platform.models import Category, Market
 
     return {
         "markets": frame(session, select(Market.code, Market.name, Market.currency).order_by(Market.code)),

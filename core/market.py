@@ -26,9 +26,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import users
-from core.filters import Filters
-from core.models import (
+from core.platform import users
+from core.platform.filters import Filters
+from core.platform.models import (
     AuditEvent,
     Category,
     CompetitorListing,
@@ -41,8 +41,8 @@ from core.models import (
     ProductListing,
     SearchInterest,
 )
+from core.platform.queries import frame, in_currency, join_fx, month_start, where_filters
 from core.product_selection import _sku_where, add_months, last_full_month, month_floor, price_percentile
-from core.queries import frame, in_currency, join_fx, month_start, where_filters
 
 COMPONENTS = ("size", "growth", "margin", "competition", "logistics")
 DEFAULT_WEIGHTS = {"size": 30, "growth": 25, "margin": 25, "competition": 10, "logistics": 10}
@@ -303,7 +303,7 @@ def order_values(session: Session, filters: Filters) -> pd.DataFrame:
     if filters.markets:
         stmt = stmt.where(MonthlyOrderValues.market_code.in_(filters.markets))
     if filters.channels:
-        from core.models import Channel
+        from core.platform.models import Channel
 
         stmt = stmt.where(MonthlyOrderValues.channel_id.in_(
             select(Channel.id).where(Channel.code.in_(filters.channels))))

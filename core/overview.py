@@ -21,8 +21,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from core import thresholds
-from core.filters import Filters
-from core.models import (
+from core.platform.filters import Filters
+from core.platform.models import (
     Channel,
     DailyDelivery,
     DailyPayments,
@@ -36,7 +36,7 @@ from core.models import (
     Supplier,
     Target,
 )
-from core.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
+from core.platform.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import thresholds
-from core.filters import Filters
-from core.models import (
+from core.overview import vamp_ratio
+from core.platform.filters import Filters
+from core.platform.models import (
     DailyDisputes,
     DailyPaymentOutcomes,
     DailyPayments,
@@ -50,8 +51,7 @@ from core.models import (
     Market,
     PaymentsInTransit,
 )
-from core.overview import vamp_ratio
-from core.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
+from core.platform.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
 
 FEES_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "payment_fees.csv"
 ECM_MIN_CHARGEBACKS, ECM_MIN_RATIO = 100, 0.015

@@ -39,8 +39,8 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core.filters import Filters
-from core.models import (
+from core.platform.filters import Filters
+from core.platform.models import (
     Category,
     Channel,
     CompetitorListing,
@@ -53,7 +53,7 @@ from core.models import (
     ProductListing,
     SearchInterest,
 )
-from core.queries import frame
+from core.platform.queries import frame
 
 SUBSCORES = ("demand", "competition", "margin", "trend", "seasonality", "shipping")
 DEFAULT_WEIGHTS = {"demand": 25, "competition": 15, "margin": 25, "trend": 15, "seasonality": 10, "shipping": 10}
@@ -405,8 +405,8 @@ def _category_competition(session: Session, filters: Filters) -> dict:
 
 def reference_market(session: Session, filters: Filters) -> str:
     """The filtered market with the most net revenue in the period (the US when nothing sold)."""
-    from core.models import DailySales
-    from core.queries import where_filters
+    from core.platform.models import DailySales
+    from core.platform.queries import where_filters
 
     stmt = where_filters(select(DailySales.market_code, func.sum(DailySales.net_revenue_usd).label("rev"))
                          .group_by(DailySales.market_code), filters, day=DailySales.day,
@@ -432,8 +432,8 @@ def landed_costs(session: Session, market_code: str, on: dt.date) -> dict[int, t
 
 def fee_context(session: Session, filters: Filters, market_code: str) -> dict:
     """Referral fee of the period's channel mix, blended payment fee rate, VAT and the CNY rate."""
-    from core.models import DailySales
-    from core.queries import safe_ratio, where_filters
+    from core.platform.models import DailySales
+    from core.platform.queries import safe_ratio, where_filters
 
     mix = session.execute(where_filters(
         select(func.sum(DailySales.units * Channel.referral_fee_rate), func.sum(DailySales.units))

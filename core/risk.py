@@ -33,9 +33,10 @@ import pandas as pd
 from sqlalchemy import and_, delete, distinct, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from core import overview, thresholds, users
-from core.filters import Filters
-from core.models import (
+from core import overview, thresholds
+from core.platform import users
+from core.platform.filters import Filters
+from core.platform.models import (
     AuditEvent,
     Channel,
     ComplianceItem,
@@ -56,7 +57,7 @@ from core.models import (
     Supplier,
     Ticket,
 )
-from core.queries import frame, in_currency, join_fx, safe_ratio, where_filters
+from core.platform.queries import frame, in_currency, join_fx, safe_ratio, where_filters
 
 RISK_CATEGORIES = ("market", "operational", "financial", "legal_compliance", "supply_chain")
 RISK_STATUSES = ("open", "mitigating", "closed")

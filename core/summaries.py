@@ -16,13 +16,27 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Date, DateTime, Integer, String, and_, case, cast, delete, func, insert, literal, \
-    literal_column, select, union_all
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from core import fraud, risk
 from core.customer_service import BUCKET_EDGES, MEASURES
-from core.models import (
+from core.platform.models import (
     Base,
     Customer,
     DailyDelivery,
@@ -103,7 +117,7 @@ def _days_between(session: Session, later, earlier):
 
 
 def _month_of(session: Session, day):
-    """The first day of `day`'s month as a date the summary's Date column accepts. (core.queries.month_start
+    """The first day of `day`'s month as a date the summary's Date column accepts. (core.platform.queries.month_start
     gives text, which PostgreSQL will not insert into a date column; SQLite stores dates as that same text.)"""
     if _is_sqlite(session):
         return func.strftime("%Y-%m-01", day)

@@ -55,7 +55,7 @@ import pandas as pd
 from sqlalchemy import String, case, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from core.models import (
+from core.platform.models import (
     AuditEvent,
     Category,
     Channel,
@@ -66,8 +66,8 @@ from core.models import (
     Product,
     Scenario,
 )
+from core.platform.users import PermissionDenied, authorize
 from core.unit_economics import break_even_price, unit_economics
-from core.users import PermissionDenied, authorize
 
 BASELINE_MONTHS = 3
 PAYMENT_FEE_WINDOW_DAYS = 90

@@ -34,9 +34,9 @@ from sqlalchemy import Boolean, DateTime, Engine, Float, Integer, Numeric, delet
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from core import models as m
-from core.db import get_engine, unit_of_work
-from core.schema import upgrade
+from core.platform import models as m
+from core.platform.db import get_engine, unit_of_work
+from core.platform.schema import upgrade
 from core.summaries import refresh_all
 from data.extra_seeders import EXTRA_SEEDERS
 

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.models import Category, Order, OrderLine, Product, ProductListing
+from core.platform.models import Category, Order, OrderLine, Product, ProductListing
 
 
 def seed_product_listings(session: Session, ctx) -> dict[str, int]:

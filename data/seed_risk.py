@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core.models import (
+from core.platform.models import (
     Category,
     ComplianceItem,
     Order,

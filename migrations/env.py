@@ -1,9 +1,9 @@
-"""Alembic environment: runs against the connection core.schema hands over, or DATABASE_URL."""
+"""Alembic environment: runs against the connection core.platform.schema hands over, or DATABASE_URL."""
 
 from alembic import context
 
-from core.db import get_engine
-from core.models import Base
+from core.platform.db import get_engine
+from core.platform.models import Base
 
 target_metadata = Base.metadata
 

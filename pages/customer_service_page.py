@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from core import customer_service as cs
-from core import formatting, thresholds
-from core.filters import Filters
+from core import thresholds
+from core.platform import formatting
+from core.platform.filters import Filters
 from ui.auth import guard
 from ui.data import cached
 from ui.i18n import language, t

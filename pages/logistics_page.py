@@ -9,9 +9,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import formatting, landed_cost, logistics, users
-from core.filters import Filters
-from core.i18n import N_
+from core import landed_cost, logistics
+from core.platform import formatting, users
+from core.platform.filters import Filters
+from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.i18n import language, t

@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from core import market as mk
-from core import users
-from core.filters import Filters
-from core.i18n import N_
+from core.platform import users
+from core.platform.filters import Filters
+from core.platform.i18n import N_
 from ui.auth import guard, permission_message
 from ui.data import cached, clear_caches, uncached
 from ui.i18n import t

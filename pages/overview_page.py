@@ -8,9 +8,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import formatting, overview
-from core.i18n import N_
-from core.filters import Filters
+from core import overview
+from core.platform import formatting
+from core.platform.filters import Filters
+from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.i18n import language, t

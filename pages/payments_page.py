@@ -8,8 +8,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import formatting, payments
-from core.filters import Filters
+from core import payments
+from core.platform import formatting
+from core.platform.filters import Filters
 from ui.auth import guard
 from ui.data import cached
 from ui.i18n import language, t

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core import product_selection as ps
-from core import users
-from core.i18n import N_
+from core.platform import users
+from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.i18n import t

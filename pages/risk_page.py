@@ -9,9 +9,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import formatting, fraud, risk, thresholds, users
-from core.filters import Filters
-from core.i18n import N_
+from core import fraud, risk, thresholds
+from core.platform import formatting, users
+from core.platform.filters import Filters
+from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached, clear_caches, uncached
 from ui.i18n import language, t

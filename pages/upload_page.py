@@ -13,13 +13,22 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import csv_detect, csv_profile, importers, templates
-from core.config import upload_limits
-from core.csv_detect import DELIMITER_NAMES, ENCODINGS, Dialect, UploadError
-from core.csv_profile import MEASURES, Filter, ViewError, ViewSpec
-from core.i18n import N_
-from core.importers import ImportOptions, UndoRefused
-from core.users import PermissionDenied
+from core import imports
+from core.imports import (
+    DELIMITER_NAMES,
+    ENCODINGS,
+    MEASURES,
+    Dialect,
+    Filter,
+    ImportOptions,
+    UndoRefused,
+    UploadError,
+    ViewError,
+    ViewSpec,
+)
+from core.platform.config import upload_limits
+from core.platform.i18n import N_
+from core.platform.users import PermissionDenied
 from ui.auth import guard, permission_message
 from ui.data import clear_caches, uncached
 from ui.i18n import t
@@ -80,7 +89,7 @@ def _read(uploaded, limit_mb: int):
     data = uploaded.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
     try:
-        detected = csv_detect.detect(data, name)
+        detected = imports.detect(data, name)
     except UploadError as exc:
         st.error(_message(exc), icon=":material/error:")
         return None, None
@@ -101,7 +110,7 @@ def _read(uploaded, limit_mb: int):
             bar.progress(min(1.0, fraction), text=stages.get(stage, ""))
 
     try:
-        parsed = csv_detect.parse(data, name, dialect, keep_raw=False, progress=progress)
+        parsed = imports.parse(data, name, dialect, keep_raw=False, progress=progress)
     except UploadError as exc:
         st.error(_message(exc), icon=":material/error:")
         return None, None
@@ -141,7 +150,7 @@ def _analyse(parsed) -> None:
     st.caption(t("{rows} rows, {columns} columns.", rows=f"{len(frame):,}", columns=len(frame.columns)))
     st.dataframe(frame.head(100), hide_index=True, width="stretch")
     st.subheader(t("Column profile"))
-    profile = csv_profile.profile(frame, parsed.kinds)
+    profile = imports.profile(frame, parsed.kinds)
     profile["type"] = profile["type"].map(lambda k: t(k))
     st.dataframe(profile, hide_index=True, width="stretch", column_config={
         "column": t("Column"), "type": t("Type"),
@@ -166,7 +175,7 @@ def _view_builder(parsed) -> None:
     value = c4.selectbox(t("Of column"), numeric or [NONE], key="view_value", disabled=measure == "count")
     bucket = "month"
     if any(kinds.get(c) == "datetime" for c in (first, second)):
-        bucket_names = {b: t(b) for b in csv_profile.DATE_BUCKETS}
+        bucket_names = {b: t(b) for b in imports.DATE_BUCKETS}
         bucket = st.radio(t("Dates by"), list(bucket_names), index=2, horizontal=True, format_func=bucket_names.get,
                           key="view_bucket")
     filters = _filter_controls(frame, kinds, columns)
@@ -175,7 +184,7 @@ def _view_builder(parsed) -> None:
         group_by = group_by[:1]
     spec = ViewSpec(group_by, measure, None if measure == "count" or value == NONE else value, filters, bucket)
     try:
-        view = csv_profile.build_view(frame, spec)
+        view = imports.build_view(frame, spec)
     except ViewError as exc:
         values = {name: t(value) if name == "measure" else value for name, value in exc.values.items()}
         st.warning(_plain(t(exc.template, **values)))
@@ -183,14 +192,14 @@ def _view_builder(parsed) -> None:
     label = _measure_title(spec)
     # the view's measure column keeps its English key (download, chart); only its heading is translated
     st.dataframe(view.head(1000), hide_index=True, width="stretch",
-                 column_config={csv_profile.measure_label(spec): label})
+                 column_config={imports.measure_label(spec): label})
     st.caption(t("{groups} groups.", groups=f"{len(view):,}"))
     download_csv(view, "view.csv", key="download_view")
     if group_by:
         _chart(view, spec, kinds, label)
     if len(group_by) == 2:
         st.subheader(t("Pivot"))
-        table = csv_profile.pivot(view, spec)
+        table = imports.pivot(view, spec)
         st.dataframe(table.head(500), hide_index=True, width="stretch")
         download_csv(table, "pivot.csv", key="download_pivot")
 
@@ -234,7 +243,7 @@ def _colour(values: list[str]) -> alt.Scale | None:
 
 
 def _chart(view: pd.DataFrame, spec: ViewSpec, kinds: dict, label: str) -> None:
-    measure = csv_profile.measure_label(spec)
+    measure = imports.measure_label(spec)
     first = spec.group_by[0]
     data = view.rename(columns={measure: "value", first: "g1"})
     data["value"] = pd.to_numeric(data["value"], errors="coerce")
@@ -275,9 +284,9 @@ def _chart(view: pd.DataFrame, spec: ViewSpec, kinds: dict, label: str) -> None:
 
 def _import(parsed, data: bytes, username: str) -> None:
     columns = list(parsed.frame.columns)
-    recognised = templates.recognise(columns)
-    kinds = [e.kind for e in templates.KNOWN_EXPORTS]
-    labels = {e.kind: t(e.label) for e in templates.KNOWN_EXPORTS}
+    recognised = imports.recognise(columns)
+    kinds = [e.kind for e in imports.KNOWN_EXPORTS]
+    labels = {e.kind: t(e.label) for e in imports.KNOWN_EXPORTS}
     if recognised:
         st.success(t("Recognised: {label}. Check the mapping below, then import.", label=labels[recognised.kind]),
                    icon=":material/check_circle:")
@@ -287,11 +296,11 @@ def _import(parsed, data: bytes, username: str) -> None:
     digest = hashlib.sha256(data).hexdigest()[:16]  # a new file starts from its own recognition
     kind = st.selectbox(t("File type"), kinds, index=kinds.index(recognised.kind) if recognised else 0,
                         format_func=lambda k: labels[k], key=f"import_kind_{digest}")
-    export = templates.EXPORTS_BY_KIND[kind]
-    base = templates.map_columns(export, columns)
+    export = imports.EXPORTS_BY_KIND[kind]
+    base = imports.map_columns(export, columns)
     overrides = {}
     with st.expander(t("Change the column mapping"), expanded=recognised is None):
-        for field in templates.template_columns(export.entity):
+        for field in imports.template_columns(export.entity):
             if field in export.constants or field in export.derived:
                 continue
             current = base.mapping.get(field)
@@ -299,12 +308,12 @@ def _import(parsed, data: bytes, username: str) -> None:
             chosen = st.selectbox(_plain(field), options, index=options.index(current) if current in options else 0,
                                   key=f"map_{digest}_{kind}_{field}")
             overrides[field] = None if chosen == NONE else chosen
-    recognition = templates.map_columns(export, columns, overrides)
+    recognition = imports.map_columns(export, columns, overrides)
     mapping = pd.DataFrame({
-        "field": list(templates.template_columns(export.entity)),
-        "required": [f.required for f in templates.TEMPLATES[export.entity]],
+        "field": list(imports.template_columns(export.entity)),
+        "required": [f.required for f in imports.TEMPLATES[export.entity]],
         "column": [recognition.mapping.get(f) or recognition.constants.get(f) or
-                   (t("(derived)") if f in export.derived else "") for f in templates.template_columns(export.entity)],
+                   (t("(derived)") if f in export.derived else "") for f in imports.template_columns(export.entity)],
     })
     st.dataframe(mapping, hide_index=True, width="stretch", column_config={
         "field": t("Field"), "required": st.column_config.CheckboxColumn(t("Required")),
@@ -326,7 +335,7 @@ def _import(parsed, data: bytes, username: str) -> None:
         try:
             with st.spinner(t("Importing…")):
                 # re-read with every cell as text, so a bad cell is quoted exactly as written in the file
-                result = uncached(importers.import_file, username, parsed.file_name, data, options,
+                result = uncached(imports.import_file, username, parsed.file_name, data, options,
                                   dialect=parsed.dialect)
         except (UploadError, PermissionDenied) as exc:
             st.error(_message(exc) if isinstance(exc, UploadError) else _plain(permission_message(exc)),
@@ -347,12 +356,12 @@ def _import(parsed, data: bytes, username: str) -> None:
 
 
 def _history(username: str) -> None:
-    batches = uncached(importers.import_history)
+    batches = uncached(imports.import_history)
     if batches.empty:
         empty_state(t("No imports yet. Imports appear here with who made them, when, and what changed."))
         return
     shown = batches.assign(
-        kind=[t(templates.EXPORTS_BY_KIND[k].label) if k in templates.EXPORTS_BY_KIND else k for k in batches["kind"]],
+        kind=[t(imports.EXPORTS_BY_KIND[k].label) if k in imports.EXPORTS_BY_KIND else k for k in batches["kind"]],
         status=[t(BATCH_STATUS_LABELS.get(s, s)) for s in batches["status"]])
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "id": st.column_config.NumberColumn(t("Import"), format="%d"), "imported_at": t("When (UTC)"),
@@ -366,7 +375,7 @@ def _history(username: str) -> None:
     c2.caption(t("Undo deletes the rows the import added and restores the values it overwrote."))
     if st.button(t("Undo import {batch}", batch=batch), key="undo_go"):
         try:
-            result = uncached(importers.undo_import, username, int(batch))
+            result = uncached(imports.undo_import, username, int(batch))
         except (UndoRefused, PermissionDenied) as exc:
             st.error(_message(exc) if isinstance(exc, UndoRefused) else _plain(permission_message(exc)),
                      icon=":material/error:")
@@ -379,13 +388,13 @@ def _history(username: str) -> None:
 def _templates() -> None:
     st.caption(t("Fill in a template (UTF-8, comma-separated, ISO dates, decimal point) to import data from "
                  "any other system. Fields marked required must have a value in every row."))
-    for entity in templates.TEMPLATES:
+    for entity in imports.TEMPLATES:
         # "Orders" alone is already a message id meaning the number of orders
-        st.subheader(t(templates.EXPORTS_BY_KIND[f"template_{entity}"].label))
+        st.subheader(t(imports.EXPORTS_BY_KIND[f"template_{entity}"].label))
         fields = pd.DataFrame([{"field": f.name, "required": f.required, "description": t(f.description),
-                                "example": f.example} for f in templates.TEMPLATES[entity]])
+                                "example": f.example} for f in imports.TEMPLATES[entity]])
         st.dataframe(fields, hide_index=True, width="stretch", column_config={
             "field": t("Field"), "required": st.column_config.CheckboxColumn(t("Required")),
             "description": t("Meaning"), "example": t("Example")})
-        download_csv(pd.DataFrame(columns=templates.template_columns(entity)), f"{entity}_template.csv",
+        download_csv(pd.DataFrame(columns=imports.template_columns(entity)), f"{entity}_template.csv",
                      key=f"template_{entity}")

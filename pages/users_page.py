@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import users
-from core.db import unit_of_work
-from core.models import ROLES
+from core.platform import users
+from core.platform.db import unit_of_work
+from core.platform.models import ROLES
 from ui.auth import guard, permission_message
 from ui.data import clear_caches, engine
 from ui.i18n import t

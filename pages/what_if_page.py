@@ -13,9 +13,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import formatting, what_if
-from core.i18n import N_
-from core.users import PermissionDenied
+from core import what_if
+from core.platform import formatting
+from core.platform.i18n import N_
+from core.platform.users import PermissionDenied
 from ui.auth import guard, signed_in_username
 from ui.data import cached, uncached
 from ui.i18n import language, t

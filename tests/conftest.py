@@ -13,8 +13,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.db import get_engine
-from core.schema import upgrade
+from core.platform.db import get_engine
+from core.platform.schema import upgrade
 
 os.environ.setdefault("CBO_DEV", "1")  # AppTest failures then show the real error, not the redacted one
 os.environ.setdefault("CBO_BCRYPT_ROUNDS", "4")  # hashing at the production cost would dominate the suite

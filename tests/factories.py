@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from core.models import (
+from core.platform.models import (
     Category,
     Channel,
     FxRate,

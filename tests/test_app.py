@@ -130,8 +130,8 @@ def test_demo_accounts_note_is_visible():
 
 
 def test_a_disabled_user_is_signed_out_on_the_next_run(seeded_url):
-    from core import users
-    from core.db import get_engine, unit_of_work
+    from core.platform import users
+    from core.platform.db import get_engine, unit_of_work
 
     at = app_as("staff")
     assert "upload" in offered_pages(at)

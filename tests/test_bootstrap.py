@@ -6,9 +6,9 @@ import stat
 
 import pytest
 
-from core import config
 from core.bootstrap import DatabaseUnavailable, prepare_database
-from core.db import get_engine
+from core.platform import config
+from core.platform.db import get_engine
 
 
 def test_a_broken_database_file_gives_a_message_with_the_fix(tmp_path):

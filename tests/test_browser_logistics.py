@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from core import formatting, landed_cost, logistics
-from core.db import get_engine, unit_of_work
+from core import landed_cost, logistics
+from core.platform import formatting
+from core.platform.db import get_engine, unit_of_work
 from tests.browser_support import (
     DEMO_PASSWORDS,
     METRIC,

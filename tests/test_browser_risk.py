@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core.db import get_engine, unit_of_work
-from core.models import Risk
-from core.schema import upgrade
+from core.platform.db import get_engine, unit_of_work
+from core.platform.models import Risk
+from core.platform.schema import upgrade
 from tests.browser_support import (
     DEMO_PASSWORDS,
     chromium_browser,

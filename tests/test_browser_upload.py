@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import contextlib
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -34,8 +34,8 @@ def server(tmp_path_factory):
         if not (REAL / name).exists():
             pytest.skip(f"real fixture {name} not available")
     from core.bootstrap import prepare_database
-    from core.db import get_engine
-    from core.schema import upgrade
+    from core.platform.db import get_engine
+    from core.platform.schema import upgrade
     from data.seed import seed_database
 
     url = fresh_database_url(tmp_path_factory.mktemp("browser-upload-db"))

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from core import customer_service as cs
-from core.db import unit_of_work
-from core.filters import Filters
-from core.models import Customer, Return, Ticket
 from core import summaries
+from core.platform.db import unit_of_work
+from core.platform.filters import Filters
+from core.platform.models import Customer, Return, Ticket
 from tests import factories as f
 
 

@@ -5,7 +5,7 @@ import io
 import pandas as pd
 import pytest
 
-from core.export import neutralise_cell, to_safe_csv
+from core.platform.export import neutralise_cell, to_safe_csv
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from core.filters import Filters, default_range
+from core.platform.filters import Filters, default_range
 
 D = dt.date
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from core import formatting
+from core.platform import formatting
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from core.i18n import translate, translations
+from core.platform.i18n import translate, translations
 from tests.apptest_support import AppTest, app_as, open_page
 from tests.test_app import ALL_PAGES
 from tools import i18n as catalogue
@@ -87,8 +87,8 @@ def test_a_chinese_page_shows_no_untranslated_english(page):
 
 @pytest.mark.usefixtures("_app_env")
 def test_a_users_saved_language_applies_when_the_link_names_none(seeded_url):
-    from core import users
-    from core.db import get_engine, unit_of_work
+    from core.platform import users
+    from core.platform.db import get_engine, unit_of_work
 
     with unit_of_work(get_engine(seeded_url)) as s:
         users.set_language(s, "viewer", "zh")

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from core import landed_cost as lc
-from core.db import unit_of_work
-from core.models import CarrierRate, ImportRule, ShippingService
+from core.platform.db import unit_of_work
+from core.platform.models import CarrierRate, ImportRule, ShippingService
 from tests import factories as f
 
 RULES_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "import_rules.csv"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from core import logistics as lg
-from core.db import unit_of_work
-from core.filters import Filters
-from core.models import DailyProductDemand, InboundShipment, InventorySnapshot, Return
+from core.platform.db import unit_of_work
+from core.platform.filters import Filters
+from core.platform.models import DailyProductDemand, InboundShipment, InventorySnapshot, Return
 from core.summaries import refresh_all
 from tests import factories as f
 

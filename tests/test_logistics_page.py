@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from core import formatting, landed_cost, logistics
-from core.db import get_engine, unit_of_work
-from core.filters import Filters, default_range
+from core import landed_cost, logistics
+from core.platform import formatting
+from core.platform.db import get_engine, unit_of_work
+from core.platform.filters import Filters, default_range
 from tests.apptest_support import AppTest, app_as, open_page
 
 SECTIONS = ["calculator", "routes", "delivery", "inventory", "suppliers"]

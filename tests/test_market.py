@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from core import market as mk
-from core import users
-from core.db import unit_of_work
-from core.models import AuditEvent, MarketNote, User
+from core.platform import users
+from core.platform.db import unit_of_work
+from core.platform.models import AuditEvent, MarketNote, User
 from tests import factories as f
 from tests.apptest_support import app_as, open_page
 
@@ -111,7 +111,7 @@ def test_viewer_reads_the_market_page_but_cannot_edit_notes(_app_env):
 
 
 def test_manager_edits_a_note_and_it_persists_with_who_and_when(_app_env, seeded_url):
-    from core.db import get_engine
+    from core.platform.db import get_engine
 
     at = _page("manager")
     at.selectbox(key="note_box").set_value(("PEST", "technological"))

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from core import overview
-from core.db import unit_of_work
-from core.filters import Filters
+from core.platform.db import unit_of_work
+from core.platform.filters import Filters
 from core.summaries import refresh_all
 from tests import factories as f
 

@@ -7,11 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from core import payments
-from core.db import unit_of_work
-from core.filters import Filters
-from core.models import Payment
-from core import summaries
+from core import payments, summaries
+from core.platform.db import unit_of_work
+from core.platform.filters import Filters
+from core.platform.models import Payment
 from tests import factories as f
 
 BEFORE, AFTER = dt.date(2026, 3, 31), dt.date(2026, 4, 1)  # VAMP limit 2.2 % until March 2026, 1.5 % from April

@@ -125,8 +125,8 @@ def test_margin_uses_the_shared_unit_economics():
 def test_sku_table_on_the_seeded_db(seeded_engine):
     import datetime as dt
 
-    from core.db import unit_of_work
-    from core.filters import Filters, default_range
+    from core.platform.db import unit_of_work
+    from core.platform.filters import Filters, default_range
 
     with unit_of_work(seeded_engine) as s:
         table = ps.sku_table(s, Filters(*default_range(dt.date.today())))

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, func, select
 
-from core import fraud, risk, users
-from core.db import get_engine, unit_of_work
-from core.filters import Filters
-from core.models import AuditEvent, ComplianceItem, Payment, Risk, SuspiciousPayment, Ticket
+from core import fraud, risk
+from core.platform import users
+from core.platform.db import get_engine, unit_of_work
+from core.platform.filters import Filters
+from core.platform.models import AuditEvent, ComplianceItem, Payment, Risk, SuspiciousPayment, Ticket
 from core.summaries import refresh_all
 from tests import factories as f
 from tests.apptest_support import app_as, open_page

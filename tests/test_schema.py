@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from core.models import Base
-from core.schema import has_schema
+from core.platform.models import Base
+from core.platform.schema import has_schema
 
 
 def test_migrations_match_the_models(engine):

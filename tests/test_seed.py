@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from core import models as m
-from core.db import get_engine, unit_of_work
-from core.schema import upgrade
+from core.platform import models as m
+from core.platform.db import get_engine, unit_of_work
+from core.platform.schema import upgrade
 from data.seed import build_context, generate_tables, main, seed_database
 from tests.conftest import fresh_database_url
 

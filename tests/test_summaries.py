@@ -29,8 +29,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import summaries
-from core.db import unit_of_work
-from core.models import (
+from core.platform.db import unit_of_work
+from core.platform.models import (
     Customer,
     DailyDelivery,
     DailyDisputes,
@@ -131,7 +131,7 @@ def _expected(model, *expected: tuple) -> list[tuple]:
     return sorted(_normalised(r) for r in expected)
 
 
-# Each case lists the rows in the table's column order (see core/models.py), worked out from the docstring.
+# Each case lists the rows in the table's column order (see core/platform/models.py), worked out from the docstring.
 CASES = {
     # day, market, channel, orders, units, new_customers, gmv, net_revenue, cogs, shipping, refunds,
     # refunded_orders, cancelled_orders -- the cancelled order counts only as cancelled
@@ -342,7 +342,7 @@ def test_every_response_time_lands_in_its_own_bucket(engine):
     (None, {model.__tablename__ for model in CASES}),  # a caller that does not say what it touched: everything
 ])
 def test_an_import_refreshes_what_it_touched(dataset, touched, refreshed):
-    from core.importers import _refresh
+    from core.imports.importers import _refresh
 
     with unit_of_work(dataset) as s:
         # as imports pass them: the touched rows' dates (before and after an update), some unknown

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from core import csv_detect, csv_profile
+from core.imports import parsing, profiling
 
 TINY = pd.DataFrame({
     "market": ["US", "US", "DE", None, "US", "DE"],
@@ -38,14 +38,14 @@ TINY_KINDS = {"market": "text", "amount": "number", "qty": "integer", "day": "da
     ("paid", {"type": "boolean", "distinct": 2, "min": "", "max": "", "mean": "", "top_values": "True (4), False (1)"}),
 ])
 def test_profile_of_a_tiny_frame_matches_the_hand_count(column, expected):
-    row = csv_profile.profile(TINY, TINY_KINDS).set_index("column").loc[column]
+    row = profiling.profile(TINY, TINY_KINDS).set_index("column").loc[column]
     assert row["missing_share"] == pytest.approx(1 / 6)
     assert {key: row[key] for key in expected} == expected
 
 
 def test_profile_keeps_column_order_and_handles_an_empty_frame():
-    assert csv_profile.profile(TINY, TINY_KINDS)["column"].tolist() == list(TINY.columns)
-    empty = csv_profile.profile(TINY.iloc[:0], TINY_KINDS)
+    assert profiling.profile(TINY, TINY_KINDS)["column"].tolist() == list(TINY.columns)
+    empty = profiling.profile(TINY.iloc[:0], TINY_KINDS)
     assert empty["distinct"].tolist() == [0] * 5 and set(empty["missing_share"]) == {0.0}
 
 
@@ -63,7 +63,7 @@ def _stamps(*values) -> pa.Array:
     pa.array([None, "a", "b", "a"]),  # not a date type: counted by hashing
 ], ids=["duplicates-and-nulls", "all-null", "empty", "all-distinct", "chunked", "date32", "text"])
 def test_distinct_by_sorting_equals_arrow_count_distinct(values):
-    assert csv_profile._distinct_by_sorting(values) == pc.count_distinct(values, mode="only_valid").as_py()
+    assert profiling._distinct_by_sorting(values) == pc.count_distinct(values, mode="only_valid").as_py()
 
 
 def _naive_sample(values, size):
@@ -85,7 +85,7 @@ _CELLS = [None if i % 7 == 3 or 40 <= i < 90 else f"v{i}" for i in range(1000)]
     (pa.chunked_array([], pa.string()), 500),
 ], ids=["nulls-across-chunks", "one-chunk", "plain-array", "no-nulls", "mostly-null", "empty"])
 def test_sample_picks_the_same_cells_as_dropping_nulls_first(values, size):
-    assert csv_detect._sample(values, size) == _naive_sample(values, size)
+    assert parsing._sample(values, size) == _naive_sample(values, size)
 
 
 def _reference_top(values) -> tuple[int, str]:
@@ -93,9 +93,9 @@ def _reference_top(values) -> tuple[int, str]:
     counts = pc.value_counts(values)
     if values.null_count:
         counts = counts.filter(pc.is_valid(counts.field("values")))
-    order = pc.array_sort_indices(counts.field("counts"), order="descending")[:csv_profile.TOP_VALUES]
+    order = pc.array_sort_indices(counts.field("counts"), order="descending")[:profiling.TOP_VALUES]
     picked = counts.take(order)
-    return len(counts), ", ".join(f"{csv_profile._fmt(v)} ({c})" for v, c in zip(picked.field("values").to_pylist(),
+    return len(counts), ", ".join(f"{profiling._fmt(v)} ({c})" for v, c in zip(picked.field("values").to_pylist(),
                                                                                picked.field("counts").to_pylist()))
 
 
@@ -116,8 +116,8 @@ _REFS = [f"B-{i:04d}" for i in range(3000)]
 ], ids=["sequential", "chunked-nulls-duplicates", "runs-with-ties", "mostly-null", "empty", "descending",
         "out-of-order-late", "shuffled-text", "integers", "floats"])
 def test_top_values_equal_value_counts_sorted_by_count(values, in_order):
-    assert (csv_profile._run_groups(values) is not None) == in_order
-    assert csv_profile._top(values) == _reference_top(values)
+    assert (profiling._run_groups(values) is not None) == in_order
+    assert profiling._top(values) == _reference_top(values)
 
 
 @pytest.mark.parametrize("counts", [
@@ -126,8 +126,8 @@ def test_top_values_equal_value_counts_sorted_by_count(values, in_order):
 ])
 def test_most_frequent_is_a_stable_descending_sort(counts):
     counts = np.array(counts, dtype=np.int64)
-    expected = np.argsort(-counts, kind="stable")[:csv_profile.TOP_VALUES]
-    assert csv_profile._most_frequent(counts, csv_profile.TOP_VALUES).tolist() == expected.tolist()
+    expected = np.argsort(-counts, kind="stable")[:profiling.TOP_VALUES]
+    assert profiling._most_frequent(counts, profiling.TOP_VALUES).tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("items", [[], [3], list(range(40)), [0.02, 0.0, 0.01, 0.0]],
@@ -137,7 +137,7 @@ def test_in_threads_keeps_the_order_of_the_items(items):
         time.sleep(item if isinstance(item, float) else 0)
         return item
 
-    assert list(csv_detect.in_threads(slow_identity, items)) == items
+    assert list(parsing.in_threads(slow_identity, items)) == items
 
 
 
@@ -149,7 +149,7 @@ def test_in_threads_skips_the_rest_when_the_caller_stops():
         ran.append(item)
         return item
 
-    results = csv_detect.in_threads(slow, range(40))
+    results = parsing.in_threads(slow, range(40))
     assert next(results) == 0
     results.close()  # e.g. the progress callback raised
     assert len(ran) < 40
@@ -170,8 +170,8 @@ _MIXED = pa.table({
 ])
 def test_columns_typed_in_threads_equal_one_by_one(name, kind, date_format, unparsed):
     seen = []
-    frame, kinds, formats, failed = csv_detect.type_columns(_MIXED, ",", seen.append)
-    alone = csv_detect._type_column(_MIXED.column(name), ",")
+    frame, kinds, formats, failed = parsing.type_columns(_MIXED, ",", seen.append)
+    alone = parsing._type_column(_MIXED.column(name), ",")
     assert (kinds[name], formats.get(name), failed[name]) == (alone.kind, alone.date_format, alone.unparsed) \
         == (kind, date_format, unparsed)
     pd.testing.assert_series_equal(frame[name], alone.series, check_names=False)
@@ -187,7 +187,7 @@ def test_columns_typed_in_threads_equal_one_by_one(name, kind, date_format, unpa
 ], ids=["arrow-memory", "chunks", "nulls", "timestamps"])
 def test_numpy_series_is_writable_and_leaves_arrow_alone(column):
     before = column.to_pylist()
-    series = csv_detect._numpy_series(column)
+    series = parsing._numpy_series(column)
     pd.testing.assert_series_equal(series, pd.Series(column.to_numpy()))
     series.iloc[0] = series.iloc[2]
     assert column.to_pylist() == before

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import csv_detect, csv_profile, templates
-from core.csv_detect import Dialect, UploadError, detect, parse
-from core.csv_profile import Filter, ViewSpec, build_view, pivot, profile
+from core.imports import parsing, profiling, templates
+from core.imports.parsing import Dialect, UploadError, detect, parse
+from core.imports.profiling import Filter, ViewSpec, build_view, pivot, profile
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
 
@@ -222,7 +222,7 @@ def test_profile_hand_worked():
 ])
 def test_views_hand_worked(spec, expected):
     view = build_view(SALES, spec).dropna(subset=[spec.group_by[0]])
-    assert dict(zip(view[spec.group_by[0]], view[csv_profile.measure_label(spec)])) == expected
+    assert dict(zip(view[spec.group_by[0]], view[profiling.measure_label(spec)])) == expected
 
 
 def test_date_grouping_buckets_by_month_and_pivot():
@@ -235,7 +235,7 @@ def test_date_grouping_buckets_by_month_and_pivot():
 
 
 def test_sum_of_a_text_column_is_refused():
-    with pytest.raises(csv_profile.ViewError, match="market is not numeric"):
+    with pytest.raises(profiling.ViewError, match="market is not numeric"):
         build_view(SALES, ViewSpec(("channel",), "sum", "market"))
 
 
@@ -297,10 +297,10 @@ def test_a_missing_required_column_is_reported():
 def test_detect_reads_only_a_sample(monkeypatch):
     big = b"a,b\n" + b"1,2\n" * 200_000
     seen = []
-    original = csv_detect.detect_encoding
-    monkeypatch.setattr(csv_detect, "detect_encoding", lambda s: seen.append(len(s)) or original(s))
+    original = parsing.detect_encoding
+    monkeypatch.setattr(parsing, "detect_encoding", lambda s: seen.append(len(s)) or original(s))
     detect(big, "big.csv")
-    assert seen == [csv_detect.SAMPLE_BYTES]
+    assert seen == [parsing.SAMPLE_BYTES]
 
 
 def test_a_late_cell_that_contradicts_the_inferred_type_falls_back_to_text():
@@ -314,7 +314,7 @@ def test_a_late_cell_that_contradicts_the_inferred_type_falls_back_to_text():
 def test_a_quoted_multi_line_cell_after_the_sample_is_read(keep_raw):
     rows = b"".join(b"%d,plain note\n" % i for i in range(30_000))  # > SAMPLE_BYTES before the quoted cell
     data = b"id,note\n" + rows + b'30000,"first line\nsecond line"\n30001,last\n'
-    assert len(data) > csv_detect.SAMPLE_BYTES
+    assert len(data) > parsing.SAMPLE_BYTES
     parsed = parse(data, "notes.csv", keep_raw=keep_raw)
     assert len(parsed.frame) == 30_002
     assert parsed.frame["note"].iloc[30_000] == "first line\nsecond line"

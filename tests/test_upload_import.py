@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, inspect, select
 
-from core import import_sql, importers
-from core.csv_detect import UploadError
-from core.db import unit_of_work
-from core.importers import ImportOptions, UndoRefused, import_file, import_history, undo_import
-from core.models import (
+from core.imports import importers, sql
+from core.imports.importers import ImportOptions, UndoRefused, import_file, import_history, undo_import
+from core.imports.parsing import UploadError
+from core.platform.db import unit_of_work
+from core.platform.models import (
     AuditEvent,
     Customer,
     DailySales,
@@ -28,7 +28,7 @@ from core.models import (
     Shipment,
     Ticket,
 )
-from core.users import PermissionDenied, create_user
+from core.platform.users import PermissionDenied, create_user
 from tests import factories
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
@@ -568,7 +568,7 @@ def order_indexes(engine) -> list[dict]:
 
 
 def test_a_bulk_insert_rebuilds_the_indexes_it_dropped_and_ids_follow_the_date_index(db, statements, monkeypatch):
-    monkeypatch.setattr(import_sql, "BULK_ROWS", 3)
+    monkeypatch.setattr(sql, "BULK_ROWS", 3)
     before = order_indexes(db)
     run_import(db, ORDERS.encode(), "orders.csv")
     dropped = [s for s in statements if s.startswith("DROP INDEX")]
@@ -583,7 +583,7 @@ def test_a_bulk_insert_rebuilds_the_indexes_it_dropped_and_ids_follow_the_date_i
 
 
 def test_a_failed_bulk_import_keeps_the_indexes(db, monkeypatch):
-    monkeypatch.setattr(import_sql, "BULK_ROWS", 3)
+    monkeypatch.setattr(sql, "BULK_ROWS", 3)
     before = order_indexes(db)
 
     def broken(*args, **kwargs):
@@ -599,8 +599,8 @@ def test_a_failed_bulk_import_keeps_the_indexes(db, monkeypatch):
 def test_indexes_are_rebuilt_only_when_the_insert_is_a_large_share_of_the_table(db, statements, monkeypatch,
                                                                                  share, drops):
     run_import(db, ORDERS.encode(), "orders.csv")  # 3 stored orders
-    monkeypatch.setattr(import_sql, "BULK_ROWS", 2)
-    monkeypatch.setattr(import_sql, "BULK_SHARE", share)
+    monkeypatch.setattr(sql, "BULK_ROWS", 2)
+    monkeypatch.setattr(sql, "BULK_SHARE", share)
     statements.clear()
     more = ORDERS_HEADER + ("amazon,A-8,DE,2026-03-01 10:00:00,EUR,1,,,\r\n"
                             "amazon,A-9,DE,2026-03-01 10:00:00,EUR,1,,,\r\n")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.db import get_engine, unit_of_work
-from core.models import ImportBatch, Order
+from core.platform.db import get_engine, unit_of_work
+from core.platform.models import ImportBatch, Order
 from tests.apptest_support import APP, TIMEOUT, AppTest, app_as, open_page
 from tests.conftest import fresh_database_url
 
@@ -21,7 +21,7 @@ REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "
 def upload_db_url(tmp_path_factory) -> str:
     """A small seeded database of our own: these tests write (imports), the shared seeded one is read-only."""
     from core.bootstrap import prepare_database
-    from core.schema import upgrade
+    from core.platform.schema import upgrade
     from data.seed import seed_database
 
     url = fresh_database_url(tmp_path_factory.mktemp("upload"))
@@ -170,13 +170,13 @@ def test_a_chinese_user_sees_delimiters_exports_and_measures_in_chinese():
 
 
 def test_a_chinese_user_is_told_in_chinese_which_role_an_import_needs(monkeypatch):
-    from core import importers
-    from core.users import PermissionDenied
+    from core import imports
+    from core.platform.users import PermissionDenied
 
     def refused(*_args, **_kwargs):  # the role was lowered while the page was open
         raise PermissionDenied("This action needs the {role} role", role="staff")
 
-    monkeypatch.setattr(importers, "import_file", refused)
+    monkeypatch.setattr(imports, "import_file", refused)
     at = chinese_upload("orders.csv", real("shopify_orders_export_us.csv"))
     at.button(key="import_go").click().run()
     ok(at)

@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
-from core import users
-from core.db import unit_of_work
-from core.i18n import translate
+from core import users_cli
+from core.platform import users
+from core.platform.db import unit_of_work
+from core.platform.i18n import translate
 
 
 @pytest.mark.parametrize(
@@ -142,8 +143,8 @@ def test_the_last_admin_cannot_be_disabled_or_demoted(people):
 
 
 def test_cli_adds_a_user_with_a_prompted_password(people, monkeypatch, capsys):
-    monkeypatch.setattr(users.getpass, "getpass", lambda prompt="": "prompted-secret")
-    assert users.main(["add", "lena", "--role", "manager"], engine=people) == 0
+    monkeypatch.setattr(users_cli.getpass, "getpass", lambda prompt="": "prompted-secret")
+    assert users_cli.main(["add", "lena", "--role", "manager"], engine=people) == 0
     assert "Created lena (manager)" in capsys.readouterr().out
     with unit_of_work(people) as s:
         assert users.authorize(s, "lena", "manager").role == "manager"
@@ -151,5 +152,5 @@ def test_cli_adds_a_user_with_a_prompted_password(people, monkeypatch, capsys):
 
 
 def test_cli_reports_errors_without_a_traceback(people, capsys):
-    assert users.main(["disable", "ghost"], engine=people) == 2
+    assert users_cli.main(["disable", "ghost"], engine=people) == 2
     assert "No user named 'ghost'" in capsys.readouterr().err

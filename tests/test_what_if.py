@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core import what_if
-from core.db import unit_of_work
-from core.models import AuditEvent, Scenario
-from core.users import PermissionDenied
+from core.platform.db import unit_of_work
+from core.platform.models import AuditEvent, Scenario
+from core.platform.users import PermissionDenied
 from core.what_if import Levers
 
 # One SKU in a VAT market: EUR 20 shelf price, 1 EUR = 1.1 USD, 20 % VAT, 15 % referral, 2 % payment fee,

@@ -19,11 +19,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
-from core.i18n import BABEL_LOCALES, LOCALE_DIR, catalogue_path
+from core.platform.i18n import BABEL_LOCALES, LOCALE_DIR, catalogue_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py")),
-           *sorted((ROOT / "core").glob("*.py"))]
+           *sorted((ROOT / "core").rglob("*.py"))]
 # Core errors carry an English message id (their `template`) that pages translate with t(error.template, ...):
 # the literal at the raise is the id. Babel keyword specs give its argument position (1-based); `fail` is
 # the importers' `src.fail(index, column, template, ...)`, matched as a method call too.

@@ -14,9 +14,9 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core import users
-from core.config import cookie_key
-from core.i18n import N_
+from core.platform import users
+from core.platform.config import cookie_key
+from core.platform.i18n import N_
 from ui.data import cached, uncached
 from ui.i18n import t
 

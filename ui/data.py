@@ -12,8 +12,8 @@ from typing import TypeVar
 import streamlit as st
 
 from core.bootstrap import prepare_database
-from core.config import database_url
-from core.db import get_engine, unit_of_work
+from core.platform.config import database_url
+from core.platform.db import get_engine, unit_of_work
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 LANGUAGE_KEY = "lang"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core.i18n import N_
-from core.users import role_allows
+from core.platform.i18n import N_
+from core.platform.users import role_allows
 from pages import (
     customer_service_page,
     logistics_page,

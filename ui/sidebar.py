@@ -12,9 +12,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import reference, users
-from core.filters import REPORTING_CURRENCIES, Filters, default_range
-from core.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from core.platform import reference, users
+from core.platform.filters import REPORTING_CURRENCIES, Filters, default_range
+from core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ui.auth import signed_in_username
 from ui.data import cached, uncached
 from ui.i18n import LANGUAGE_KEY, t

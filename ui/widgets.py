@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core import formatting
-from core.export import to_safe_csv
+from core.platform import formatting
+from core.platform.export import to_safe_csv
 from ui.i18n import language, t
 
 

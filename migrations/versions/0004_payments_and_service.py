@@ -1,13 +1,13 @@
 """issue 5: payments, settlement and customer service
 
-Summary tables for the payments and customer-service pages (see core/models.py, issue 5 section).
+Summary tables for the payments and customer-service pages (see core/platform/models.py, issue 5 section).
 
 Revision ID: 0004
 Revises: 0003
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0004"
 down_revision = "0003"

@@ -2,7 +2,7 @@
 tickets: all-or-nothing, idempotent, audited, undoable.
 
 `import_file(session, actor, file_name, data, ...)`:
-1. `authorize(actor, "staff")`; parse the file (core.csv_detect) and recognise it (core.templates), or use
+1. `authorize(actor, "staff")`; parse the file (core.imports.parsing) and recognise it (core.imports.templates), or use
    the kind and column mapping the user chose.
 2. Build canonical records (`canonical_frame`): every value checked; the first bad cell raises UploadError
    naming file, line and column, before anything is written. Amounts are converted to USD at the rate of
@@ -14,8 +14,8 @@ tickets: all-or-nothing, idempotent, audited, undoable.
    ahead add nothing. The market is the ship-country, else the marketplace of the sales-channel. Orders
    still Pending (payment not authorised, mostly no price) are skipped and counted (`pending_orders`): a
    later report imports them. Shopify's Subtotal is after discounts: items_total = Subtotal + Discount Amount.
-3. Line items become order lines of catalogue products, replacing each order's stored lines: core.import_lines.
-4. Customers come from hashed e-mail addresses, with first-order flags: core.import_customers.
+3. Line items become order lines of catalogue products, replacing each order's stored lines: core.imports.lines.
+4. Customers come from hashed e-mail addresses, with first-order flags: core.imports.customers.
 5. Upsert by natural key ((channel, order_ref) for orders, payment_ref, tracking_number, ticket_ref,
    customer_ref): a key not in the database is inserted, a key whose stored values (and lines) all equal the
    file's is skipped, otherwise the row is updated and the values it overwrote (and the lines it replaced)
@@ -24,14 +24,14 @@ tickets: all-or-nothing, idempotent, audited, undoable.
    other inserted rows get an `import_rows` row each.
 6. Record the batch in `import_batches` (who, when, file name, SHA-256 of the bytes, counts) and an
    `audit_events` row, and refresh the daily summaries for every affected day (before and after values).
-All of it happens in the caller's transaction (`core.db.unit_of_work`): any error rolls everything back.
+All of it happens in the caller's transaction (`core.platform.db.unit_of_work`): any error rolls everything back.
 
 `undo_import(session, actor, batch_id)` deletes what the batch inserted (orders with their lines, the
 customers it added) and restores what it overwrote (lines included), in the caller's transaction, refreshes
 the summaries and marks the batch `undone`. It refuses when a later, still-applied import touched the same
 rows or uses the customers it added (undo that one first), or when the batch is already undone.
 
-Stored rows by natural key (lookup, compare, insert, update) and the DBAPI writes: core.import_sql.
+Stored rows by natural key (lookup, compare, insert, update) and the DBAPI writes: core.imports.sql.
 """
 
 from __future__ import annotations
@@ -40,21 +40,18 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core import summaries
-from core.csv_detect import DATE_FORMATS, Dialect, ParsedFile, UploadError, _date_format, parse, to_datetimes, to_numbers
-from core.import_customers import _customer_ref, _link_customers
-from core.import_lines import (
+from core.imports.customers import _customer_ref, _link_customers
+from core.imports.lines import (
     LineItems,
     _changed_lines,
     _line_items,
@@ -63,7 +60,9 @@ from core.import_lines import (
     _with_order_ids,
     _write_lines,
 )
-from core.import_sql import (
+from core.imports.parsing import Dialect, ParsedFile, UploadError, parse
+from core.imports.source import Source
+from core.imports.sql import (
     CHUNK,
     ORDER_CUSTOMER_FIELDS,
     SPECS,
@@ -81,7 +80,8 @@ from core.import_sql import (
     _stored,
     _update,
 )
-from core.models import (
+from core.imports.templates import EXPORTS_BY_KIND, KnownExport, Recognition, map_columns, recognise
+from core.platform.models import (
     AuditEvent,
     Customer,
     ImportBatch,
@@ -93,8 +93,7 @@ from core.models import (
     Ticket,
     Warehouse,
 )
-from core.templates import EXPORTS_BY_KIND, KnownExport, Recognition, map_columns, recognise
-from core.users import authorize
+from core.platform.users import authorize
 from core.what_if import TAX_EXCLUSIVE_MARKETS
 
 ORDER_STATUSES = ("completed", "cancelled", "refunded", "partially_refunded")
@@ -115,7 +114,7 @@ STATUS_WORDS = {
 AMAZON_SITES = {"amazon.com": "US", "amazon.ca": "CA", "amazon.com.mx": "MX", "amazon.co.uk": "UK", "amazon.de": "DE",
                 "amazon.fr": "FR", "amazon.it": "IT", "amazon.es": "ES", "amazon.nl": "NL", "amazon.co.jp": "JP",
                 "amazon.com.au": "AU", "amazon.sa": "SA"}
-# Columns an export has beyond the template fields (core.templates maps those): its line items (lines exist
+# Columns an export has beyond the template fields (core.imports.templates maps those): its line items (lines exist
 # when line_sku and line_quantity are present), the customer key, and Amazon's further amounts.
 EXTRA_COLUMNS = {
     "shopify_orders": {"customer": "Email", "line_sku": "Lineitem sku", "line_quantity": "Lineitem quantity",
@@ -178,149 +177,7 @@ def sha256(data: bytes) -> str:
 # --- canonical records ------------------------------------------------------------
 
 
-class _Source:
-    """The parsed file seen through a mapping: typed columns by field, with line numbers for errors."""
-
-    def __init__(self, parsed: ParsedFile, recognition: Recognition, defaults: dict[str, str],
-                 extra: dict[str, str] | None = None):
-        self.parsed, self.recognition = parsed, recognition
-        self.mapping = {**recognition.mapping, **(extra or {})}  # field -> column, EXTRA_COLUMNS included
-        self.constants = {**recognition.constants, **{k: v for k, v in defaults.items() if v not in (None, "")}}
-        self.lines = pd.Series(np.arange(len(parsed.frame)) + parsed.first_data_line, index=parsed.frame.index)
-
-    def column(self, name: str) -> str | None:
-        return self.mapping.get(name)
-
-    def has(self, name: str) -> bool:
-        return bool(self.column(name)) or name in self.constants
-
-    def fail(self, index, name: str, template: str, **values):
-        raise UploadError(template, file=self.parsed.file_name, line=int(self.lines.loc[index]),
-                          column=self.column(name) or name, **values)
-
-    def raw(self, name: str) -> pd.Series:
-        column = self.column(name)
-        if column is None:
-            return pd.Series(self.constants.get(name), index=self.parsed.frame.index, dtype="object")
-        source = self.parsed.raw if self.parsed.raw is not None else self.parsed.frame
-        return source[column]
-
-    def text(self, name: str, *, required: bool = False, default: str | None = None) -> pd.Series:
-        column = self.column(name)
-        if column is None:
-            value = self.constants.get(name, default)
-            if value is None and required:
-                self.fail(self.parsed.frame.index[0], name, "{file}: required field {column} is missing.")
-            return pd.Series(value, index=self.parsed.frame.index, dtype="object")
-        values = self.parsed.frame[column]
-        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
-            values = self.raw(name)  # a number, date or flag: the cell as written
-        values = _stripped(values)
-        if default is not None or name in self.constants:
-            values = values.fillna(self.constants.get(name, default))
-        if required:
-            self.require(values, name)
-        return values
-
-    def require(self, values: pd.Series, name: str) -> None:
-        missing = values.isna()
-        if missing.any():
-            self.fail(missing.idxmax(), name, "{file}, line {line}, column {column}: a value is required.")
-
-    def number(self, name: str, *, required: bool = False, default: float | None = 0.0) -> pd.Series:
-        column = self.column(name)
-        if column is None:
-            value = self.constants.get(name)
-            if value is None and required:
-                self.fail(self.parsed.frame.index[0], name, "{file}: required field {column} is missing.")
-            return pd.Series(float(value) if value is not None else default, index=self.parsed.frame.index,
-                             dtype="float64")
-        values = self.parsed.frame[column]
-        raw = self.raw(name)
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            text = _stripped(raw).str.replace("\u00a0", "")
-            values = pd.Series(to_numbers(pa.array(text, type=pa.string()), self.parsed.dialect.decimal)
-                               .to_numpy(zero_copy_only=False), index=raw.index)
-        values = values.astype("float64")
-        missing = values.isna()
-        if missing.any():  # a blank cell is no value; anything else that did not convert is an error
-            text = _stripped(raw)
-            bad = missing & text.notna() & ~text.isin(["NA", "N/A", "nan", "null", "-"])
-            if bad.any():
-                index = bad.idxmax()
-                self.fail(index, name, "{file}, line {line}, column {column}: {value} is not a number.",
-                          value=repr(str(raw.loc[index])))
-            if required:
-                self.require(values.where(~missing, None).astype("object"), name)
-        return values.fillna(default) if default is not None else values
-
-    def when(self, name: str, *, required: bool = False) -> pd.Series:
-        column = self.column(name)
-        index = self.parsed.frame.index
-        if column is None:
-            value = self.constants.get(name)
-            if value is None:
-                if required:
-                    self.fail(index[0], name, "{file}: required field {column} is missing.")
-                return pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
-            return pd.Series(pd.Timestamp(value), index=index)
-        values = self.parsed.frame[column]
-        raw_text = _stripped(self.raw(name))
-        if not pd.api.types.is_datetime64_any_dtype(values):
-            present = raw_text.dropna()
-            found = _best_date_format(present.head(500).tolist()) if len(present) else None
-            if found is None and len(present):
-                first = present.index[0]
-                self.fail(first, name, "{file}, line {line}, column {column}: {value} is not a date.",
-                          value=repr(str(raw_text.loc[first])))
-            values = to_datetimes(raw_text, *found) if found else pd.Series(pd.NaT, index=index)
-        bad = values.isna() & raw_text.notna()
-        if bad.any():
-            first = bad.idxmax()
-            self.fail(first, name, "{file}, line {line}, column {column}: {value} is not a date.",
-                      value=repr(str(raw_text.loc[first])))
-        if required and values.isna().any():
-            self.fail(values.isna().idxmax(), name, "{file}, line {line}, column {column}: a value is required.")
-        return values
-
-    def choice(self, name: str, allowed: tuple[str, ...], words: dict[str, str] | None = None, *,
-               default: str | None = None) -> pd.Series:
-        values = self.text(name, default=default)
-        words = words or {}
-        mapped = _by_value(values, lambda v: words.get(v.lower(), v.lower()))
-        bad = mapped.notna() & ~mapped.isin(allowed)
-        if bad.any():
-            index = bad.idxmax()
-            self.fail(index, name, "{file}, line {line}, column {column}: {value} is not one of {allowed}.",
-                      value=repr(values.loc[index]), allowed=", ".join(allowed))
-        if mapped.isna().any():
-            if default is None:
-                self.require(mapped, name)
-            mapped = mapped.fillna(default)
-        return mapped
-
-
-def _stripped(values: pd.Series) -> pd.Series:
-    """Cells as trimmed text; blank and missing cells are missing."""
-    text = values.astype("str").str.strip()
-    return text.where(values.notna() & (text != ""))
-
-
-def _best_date_format(sample: list[str]) -> tuple[str, bool] | None:
-    """The date format most sampled cells follow (the others are then reported as not dates)."""
-    found = _date_format(sample)
-    if found is not None:
-        return found
-    best, best_hits = None, 0
-    for fmt, pattern, aware in DATE_FORMATS:
-        regex = re.compile("^" + pattern + "$")
-        hits = sum(1 for v in sample if regex.match(v))
-        if hits > best_hits:
-            best, best_hits = (fmt, aware), hits
-    return best
-
-
-def _channel_ids(src: _Source, lookups: _Lookups) -> pd.Series:
+def _channel_ids(src: Source, lookups: _Lookups) -> pd.Series:
     codes = src.text("channel", required=True).str.lower()
     ids = _by_value(codes, lookups.channels.get)
     bad = ids.isna()
@@ -330,7 +187,7 @@ def _channel_ids(src: _Source, lookups: _Lookups) -> pd.Series:
     return ids.astype("int64")
 
 
-def _markets(src: _Source, lookups: _Lookups, currencies: pd.Series | None, options: ImportOptions,
+def _markets(src: Source, lookups: _Lookups, currencies: pd.Series | None, options: ImportOptions,
              fallback: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
     """Market codes, and a mask of rows to skip (markets we do not sell in, when the user asked to skip)."""
     values = src.text("market")
@@ -349,11 +206,11 @@ def _markets(src: _Source, lookups: _Lookups, currencies: pd.Series | None, opti
     return codes, unknown
 
 
-def _currencies(src: _Source, lookups: _Lookups) -> pd.Series:
+def _currencies(src: Source, lookups: _Lookups) -> pd.Series:
     return src.text("currency", required=True).str.upper()
 
 
-def _usd_per_unit(src: _Source, lookups: _Lookups, currencies: pd.Series, days: pd.Series,
+def _usd_per_unit(src: Source, lookups: _Lookups, currencies: pd.Series, days: pd.Series,
                   skip: pd.Series) -> pd.Series:
     """1 unit of the currency in USD on each day (1 / units-per-USD; latest rate on or before the day)."""
     result = pd.Series(np.nan, index=currencies.index)
@@ -371,7 +228,7 @@ def _usd_per_unit(src: _Source, lookups: _Lookups, currencies: pd.Series, days: 
     return result
 
 
-def _orders(src: _Source, lookups: _Lookups, export: KnownExport,
+def _orders(src: Source, lookups: _Lookups, export: KnownExport,
             options: ImportOptions) -> tuple[pd.DataFrame, LineItems | None]:
     refs = src.text("order_ref", required=True)
     currencies = _currencies(src, lookups) if src.has("currency") else src.text("currency", required=True)
@@ -402,7 +259,7 @@ def _orders(src: _Source, lookups: _Lookups, export: KnownExport,
     return out.drop(columns=["refunded_amount"]), _line_items(src, lookups, rows[~skip & live], out)
 
 
-def _order_amounts(src: _Source, export: KnownExport, markets: pd.Series) -> dict[str, pd.Series]:
+def _order_amounts(src: Source, export: KnownExport, markets: pd.Series) -> dict[str, pd.Series]:
     """Each row's amounts in the file's currency (exports with line items: the row's share, added up later)."""
     if export.kind == "uci_online_retail":  # invoice lines: quantity × unit price, nothing else
         items = src.number("line_quantity") * src.number("line_price")
@@ -422,7 +279,7 @@ def _order_amounts(src: _Source, export: KnownExport, markets: pd.Series) -> dic
     return {"items_total": items, **amounts, "order_total": total}
 
 
-def _amazon_paid(src: _Source, items: pd.Series, amounts: dict[str, pd.Series], markets: pd.Series) -> pd.Series:
+def _amazon_paid(src: Source, items: pd.Series, amounts: dict[str, pd.Series], markets: pd.Series) -> pd.Series:
     """What the buyer paid for a row of Amazon's report, which has no order total: item price, shipping and gift
     wrap less promotions (written with either sign), plus item, shipping and gift-wrap tax where prices exclude
     tax (TAX_EXCLUSIVE_MARKETS); elsewhere item-price includes the VAT. Updates `amounts` to match."""
@@ -433,7 +290,7 @@ def _amazon_paid(src: _Source, items: pd.Series, amounts: dict[str, pd.Series], 
             - src.number("ship_discount").abs() + amounts["tax_total"].where(on_top, 0.0))
 
 
-def _order_status(src: _Source, export: KnownExport, refs: pd.Series) -> pd.Series:
+def _order_status(src: Source, export: KnownExport, refs: pd.Series) -> pd.Series:
     if export.kind == "uci_online_retail":  # invoice numbers starting with C are cancellations
         return pd.Series(np.where(refs.str.upper().str.startswith("C"), "cancelled", "completed"), index=refs.index)
     status = src.choice("status", ORDER_STATUSES, STATUS_WORDS["orders"], default="completed")
@@ -442,7 +299,7 @@ def _order_status(src: _Source, export: KnownExport, refs: pd.Series) -> pd.Seri
     return status
 
 
-def _pending(src: _Source, export: KnownExport) -> pd.Series:
+def _pending(src: Source, export: KnownExport) -> pd.Series:
     """Rows of Amazon orders still Pending: payment not authorised yet and, mostly, no price. They are no sale
     yet, so they are skipped; a later report imports them once Amazon has priced them."""
     if export.kind != "amazon_orders" or not src.column("status"):
@@ -450,7 +307,7 @@ def _pending(src: _Source, export: KnownExport) -> pd.Series:
     return src.text("status").str.lower().eq("pending").fillna(False).astype(bool)
 
 
-def _live_items(src: _Source) -> pd.Series:
+def _live_items(src: Source) -> pd.Series:
     """False for items the marketplace cancelled in an order that goes ahead (Amazon's item-status): they add
     nothing to the order and make no line."""
     if not src.column("item_status"):
@@ -458,7 +315,7 @@ def _live_items(src: _Source) -> pd.Series:
     return ~src.text("item_status").str.lower().eq("cancelled").fillna(False).astype(bool)
 
 
-def _site_markets(src: _Source) -> pd.Series | None:
+def _site_markets(src: Source) -> pd.Series | None:
     """The market of Amazon's sales-channel (Amazon.de, ...), for rows whose ship-country is not known yet."""
     if not src.column("site"):
         return None
@@ -482,7 +339,7 @@ def _combine_lines(out: pd.DataFrame, export: KnownExport, skip: pd.Series) -> p
     return out
 
 
-def _payments(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
+def _payments(src: Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
     refs = src.text("payment_ref", required=True)
     currencies = _currencies(src, lookups)
     attempted = src.when("attempted_at", required=True)
@@ -526,7 +383,7 @@ def _order_ids(session: Session, channel_ids: pd.Series, refs: pd.Series) -> pd.
     return result.astype("object").where(result.notna(), None)
 
 
-def _shipments(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
+def _shipments(src: Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
     tracking = src.text("tracking_number", required=True)
     channel_ids = _channel_ids(src, lookups)
     order_refs = src.text("order_ref", required=True)
@@ -558,7 +415,7 @@ def _shipments(src: _Source, lookups: _Lookups, export: KnownExport, options: Im
     return out
 
 
-def _tickets(src: _Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
+def _tickets(src: Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
     created = src.when("created_at", required=True)
     markets, skip = _markets(src, lookups, None, options)
     csat = src.number("csat", default=None)
@@ -632,7 +489,7 @@ def canonical_frame(session: Session, parsed: ParsedFile, options: ImportOptions
         order_level = {c for c in recognition.mapping.values() if c} | \
             {c for name, c in extra.items() if not name.startswith("line_")}  # a line item's cells are its own
         parsed = _fill_order_level(parsed, ref_column, sorted(order_level - {ref_column}))
-    src = _Source(parsed, recognition, options.defaults, extra)
+    src = Source(parsed, recognition, options.defaults, extra)
     lookups = _Lookups(session)
     if recognition.entity == "orders":
         records, lines = _orders(src, lookups, export, options)

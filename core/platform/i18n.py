@@ -13,7 +13,7 @@ import io
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from core.config import PROJECT_ROOT
+from core.platform.config import PROJECT_ROOT
 
 LOCALE_DIR = PROJECT_ROOT / "locale"
 LANGUAGES = {"en": "English", "zh": "中文"}  # each in its own language: these labels go into URLs

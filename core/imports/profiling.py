@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.csv_detect import in_threads
-from core.i18n import N_
+from core.imports.parsing import in_threads
+from core.platform.i18n import N_
 
 # Measure, bucket and type names are keys (ViewSpec, `kinds`) and labels: pages show them with t(name) and
 # pass the English key back.

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # core/platform/config.py
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SQLITE_PATH = DATA_DIR / "crossborder.db"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"

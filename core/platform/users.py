@@ -4,27 +4,23 @@ Every write action calls `authorize()` itself, against the database, so a
 role change or a disabled account takes effect on the very next action, even
 in a browser session that logged in before the change.
 
-CLI:  python -m core.users add NAME --role manager     (password prompted, not echoed)
-      python -m core.users list | disable NAME | enable NAME | reset-password NAME
+The command line for the same actions is core.users_cli (`python -m core.users_cli`).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import getpass
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass
 
 import bcrypt
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.i18n import LANGUAGES
-from core.models import ROLES, AuditEvent, User
+from core.platform.i18n import LANGUAGES
+from core.platform.models import ROLES, AuditEvent, User
 
 DEMO_ACCOUNTS = {role: f"demo-{role}" for role in ROLES}  # username -> password, documented in README
 MIN_PASSWORD_LENGTH = 8
@@ -278,64 +274,3 @@ def authenticator_credentials(session: Session) -> dict:
             for u in users
         }
     }
-
-
-# --- command line ---------------------------------------------------------------
-
-
-def _prompt_password() -> str:
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
-        raise InvalidUserInput("The passwords do not match")
-    return first
-
-
-def main(argv: list[str] | None = None, engine: Engine | None = None) -> int:
-    from core.bootstrap import prepare_database  # late: the CLI migrates before it writes
-    from core.db import unit_of_work
-
-    parser = argparse.ArgumentParser(prog="python -m core.users", description="Manage dashboard users")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="create a user (password prompted)")
-    add.add_argument("username")
-    add.add_argument("--role", choices=ROLES, required=True)
-    add.add_argument("--name", default="")
-    add.add_argument("--email", default="")
-    sub.add_parser("list", help="list users")
-    for name in ("disable", "enable", "reset-password"):
-        sub.add_parser(name).add_argument("username")
-    role = sub.add_parser("set-role")
-    role.add_argument("username")
-    role.add_argument("role", choices=ROLES)
-    args = parser.parse_args(argv)
-
-    engine = prepare_database(engine, seed_if_empty=False)
-    try:
-        with unit_of_work(engine) as session:
-            if args.command == "add":
-                user = create_user(
-                    session, args.username, _prompt_password(), args.role, display_name=args.name, email=args.email
-                )
-                print(f"Created {user.username} ({user.role})")
-            elif args.command == "list":
-                for u in list_users(session):
-                    flags = " disabled" if u.disabled else ""
-                    flags += " demo-password" if u.is_demo else ""
-                    print(f"{u.username:20} {u.role:8}{flags}")
-            elif args.command in ("disable", "enable"):
-                set_disabled(session, args.username, args.command == "disable")
-                print(f"{args.command}d {args.username}")
-            elif args.command == "reset-password":
-                reset_password(session, args.username, _prompt_password())
-                print(f"Password reset for {args.username}")
-            elif args.command == "set-role":
-                set_role(session, args.username, args.role)
-                print(f"{args.username} is now {args.role}")
-    except InvalidUserInput as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
 
-from core.config import PROJECT_ROOT
+from core.platform.config import PROJECT_ROOT
 
 
 def _alembic_config() -> Config:

@@ -8,7 +8,7 @@ import math
 from babel.dates import format_date as _babel_date
 from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
 
-from core.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE
+from core.platform.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE
 
 
 def _locale(language: str) -> str:

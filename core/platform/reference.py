@@ -8,8 +8,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import Channel, DailySales, Market
-from core.queries import frame
+from core.platform.models import Channel, DailySales, Market
+from core.platform.queries import frame
 
 
 def markets(session: Session) -> pd.DataFrame:

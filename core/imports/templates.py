@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.i18n import N_
+from core.platform.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class KnownExport:
     mapping: dict[str, tuple[str, ...]]  # field -> candidate source columns, first present wins
     constants: dict[str, str] = field(default_factory=dict)  # field -> fixed value
     lines: str = "one"  # one: one row per record; first: order-level fields on the first row; sum: add lines
-    derived: tuple[str, ...] = ()  # fields computed by the importer (see core.importers)
+    derived: tuple[str, ...] = ()  # fields computed by the importer (see core.imports.importers)
 
 
 def _identity(entity: str) -> dict[str, tuple[str, ...]]:

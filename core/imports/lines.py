@@ -1,4 +1,4 @@
-"""An export's line items as order lines (step 3 of core.importers.import_file), and the stored lines they
+"""An export's line items as order lines (step 3 of core.imports.importers.import_file), and the stored lines they
 replace.
 
 Line items (EXTRA_COLUMNS: Shopify, Amazon, UCI) become order lines of the catalogue product with the same
@@ -18,15 +18,15 @@ its import row's before_json (`_lines_before`), from which undo puts them back (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from core.csv_detect import UploadError
-from core.import_sql import (
+from core.imports.parsing import UploadError
+from core.imports.source import Source
+from core.imports.sql import (
     ORDER_KEY,
     _asof,
     _by_value,
@@ -40,11 +40,8 @@ from core.import_sql import (
     _mark,
     _read_sql,
 )
-from core.models import Order, OrderLine, Product
+from core.platform.models import Order, OrderLine, Product
 from core.what_if import TAX_EXCLUSIVE_MARKETS
-
-if TYPE_CHECKING:  # only annotations: core.importers imports this module
-    from core.importers import _Source
 
 # Inbound freight and duty on top of the factory price, for products the dashboard has booked no line of:
 # the middle of the 8-15 % the seeded catalogue carries (data/seed.py).
@@ -64,7 +61,7 @@ class LineItems:
 # --- from the export ----------------------------------------------------------------
 
 
-def _line_items(src: _Source, lookups: _Lookups, rows: pd.DataFrame, orders: pd.DataFrame) -> LineItems | None:
+def _line_items(src: Source, lookups: _Lookups, rows: pd.DataFrame, orders: pd.DataFrame) -> LineItems | None:
     """The line items of `rows` as order lines of catalogue products (see the module docstring); `orders` are
     their orders, already built."""
     if not (src.column("line_sku") and src.column("line_quantity")):
@@ -118,7 +115,7 @@ def _one_line_per_product(items: pd.DataFrame) -> pd.DataFrame:
     return lines.copy()
 
 
-def _cogs(src: _Source, lookups: _Lookups, lines: pd.DataFrame) -> pd.Series:
+def _cogs(src: Source, lookups: _Lookups, lines: pd.DataFrame) -> pd.Series:
     """Landed product cost: quantity × unit_cost_cny / CNY per USD on the order day × (1 + landed share)."""
     if lines.empty:
         return pd.Series(np.nan, index=lines.index)

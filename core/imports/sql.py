@@ -1,4 +1,4 @@
-"""The database side of an import (core.importers): the reference data its records are checked against,
+"""The database side of an import (core.imports.importers): the reference data its records are checked against,
 stored rows looked up, compared and written by natural key (with an `import_rows` row for undo), and plain
 DBAPI reads and writes that keep a million-row import fast.
 
@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, select
 from sqlalchemy.orm import Session
 
-from core.models import Channel, Customer, FxRate, ImportRow, Market, Order, Payment, Product, Shipment, Ticket
+from core.platform.models import Channel, Customer, FxRate, ImportRow, Market, Order, Payment, Product, Shipment, Ticket
 
 CHUNK = 5000  # keys per IN (...) lookup
 SLICE_ROWS = CHUNK * 10  # rows converted to DBAPI values at a time

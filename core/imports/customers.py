@@ -1,4 +1,4 @@
-"""The customers of imported orders (step 4 of core.importers.import_file).
+"""The customers of imported orders (step 4 of core.imports.importers.import_file).
 
 Customers (Shopify's Email): customer_ref = SHA-256 of the trimmed, lower-cased address (the model keeps no
 addresses). New ones are inserted with the market and day of their first order; first_order_on and
@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.import_sql import ORDER_KEY, SPECS, _chunks, _compare, _Counts, _insert, _span, _stored, _update
-from core.models import Order
+from core.imports.sql import ORDER_KEY, SPECS, _chunks, _compare, _Counts, _insert, _span, _stored, _update
+from core.platform.models import Order
+
 
 def _customer_ref(email: str) -> str:
     """What the model keeps of a customer's e-mail address: the SHA-256 of it, trimmed and lower-cased."""

@@ -6,8 +6,8 @@ import pandas as pd
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from core.filters import Filters
-from core.models import Channel, FxRate
+from core.platform.filters import Filters
+from core.platform.models import Channel, FxRate
 
 
 def frame(session: Session, stmt) -> pd.DataFrame:

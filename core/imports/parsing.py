@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from core.i18n import N_
+from core.platform.i18n import N_
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
