@@ -11,11 +11,10 @@ the login form; the login still guards it and later requests resolve normally.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from core.bootstrap import DatabaseUnavailable
+from core.platform import clock
 from core.platform.config import dev_mode
 from ui.auth import current_user, demo_note, login_page, sync_login_cookie
 from ui.data import engine
@@ -46,7 +45,7 @@ def main() -> None:
     navigation = st.navigation(pages_for(user.role))
     sync_login_cookie()
     st.sidebar.caption(t("Signed in as {name} ({role})", name=user.display_name, role=t(user.role)))
-    filters_sidebar(dt.date.today())
+    filters_sidebar(clock.today())
     with st.sidebar:
         demo_note()
     navigation.run()

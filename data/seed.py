@@ -34,6 +34,7 @@ from sqlalchemy import Boolean, DateTime, Engine, Float, Integer, Numeric, delet
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from core.platform import clock
 from core.platform import models as m
 from core.platform.db import get_engine, unit_of_work
 from core.platform.schema import upgrade
@@ -2275,7 +2276,7 @@ def seed_database(
         raise ValueError("orders must be at least 1")
     report = _ProgressReporter(progress)
     report(0.0, "loading reference data")
-    ctx = build_context(end_date or dt.date.today(), seed)
+    ctx = build_context(end_date or clock.today(), seed)
     with unit_of_work(engine) as session:
         if fresh:
             report(0.01, "deleting existing demo data")
@@ -2326,7 +2327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data.seed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=150_000, help="number of orders (default 150,000)")
     parser.add_argument("--end-date", type=dt.date.fromisoformat, default=None,
-                        help="last day of history, YYYY-MM-DD (default today)")
+                        help="last day of history, YYYY-MM-DD (default today, or CBO_TODAY)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: DATABASE_URL or the "
                                                              "embedded SQLite file)")

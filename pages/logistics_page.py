@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core import landed_cost, logistics
-from core.platform import formatting, users
+from core.platform import clock, formatting, users
 from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard
@@ -43,7 +43,7 @@ SERVICE_LEVEL_OPTIONS = list(logistics.SERVICE_LEVELS)
 
 def render() -> None:
     user = guard("viewer")
-    filters, today = active_filters(), dt.date.today()
+    filters, today = active_filters(), clock.today()
     st.title(t("Logistics"))
     st.caption(t("Which way to ship, what it costs to land, whether carriers deliver on time, what to reorder "
                  "and which suppliers slip. Amounts in {currency}.", currency=filters.currency))

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import overview
-from core.platform import formatting
+from core.platform import clock, formatting
 from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard
@@ -25,7 +25,7 @@ RISING_IS_BAD = {"refund_rate"}
 
 def render() -> None:
     guard("viewer")
-    filters, today = active_filters(), dt.date.today()
+    filters, today = active_filters(), clock.today()
     st.title(t("Overview"))
     st.caption(
         t("{start} – {end}, compared with the {days} days before. Amounts in {currency}.",

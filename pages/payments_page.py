@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core import payments
-from core.platform import formatting
+from core.platform import clock, formatting
 from core.platform.filters import Filters
 from ui.auth import guard
 from ui.data import cached
@@ -41,7 +39,7 @@ def _reason(code: str) -> str:
 
 def render() -> None:
     guard("viewer")
-    filters, today = active_filters(), dt.date.today()
+    filters, today = active_filters(), clock.today()
     st.title(t("Payments"))
     st.caption(t("{start} – {end}. Amounts in {currency}. Cash in transit is today's position.",
                  start=formatting.date(filters.start, language()), end=formatting.date(filters.end, language()),
@@ -240,7 +238,7 @@ def _fx(filters: Filters) -> None:
     st.subheader(t("Currencies"))
     ccy = filters.currency
     fx = cached(payments.fx_by_currency, filters)
-    transit = cached(payments.cash_in_transit, filters, dt.date.today())["by_currency"]
+    transit = cached(payments.cash_in_transit, filters, clock.today())["by_currency"]
     if fx.empty:
         empty_state(t("No sales or payouts in this period for these filters."))
         return

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core import fraud, risk, thresholds
-from core.platform import formatting, users
+from core.platform import clock, formatting, users
 from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard
@@ -55,7 +55,7 @@ HHI_LABELS = {"unconcentrated": N_("unconcentrated"), "moderate": N_("moderately
 
 def render() -> None:
     user = guard("viewer")
-    filters, today = active_filters(), dt.date.today()
+    filters, today = active_filters(), clock.today()
     can_edit = users.role_allows(user.role, "manager")
     st.title(t("Risk"))
     st.caption(t("{start} – {end}. Amounts in {currency}. Early warning at 80 % of each limit.",

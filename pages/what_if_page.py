@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core import what_if
-from core.platform import formatting
+from core.platform import clock, formatting
 from core.platform.i18n import N_
 from core.platform.users import PermissionDenied
 from ui.auth import guard, signed_in_username
@@ -43,7 +43,7 @@ def _run_marker(key: str) -> None:
 
 def render() -> None:
     user = guard("manager")
-    today = dt.date.today()
+    today = clock.today()
     st.title(t("What-if simulator"))
     st.caption(t("Start from today's actual values, move the levers, and see the margin and monthly profit "
                  "change. Money in USD, shelf prices in the market's currency."))

@@ -12,7 +12,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core.platform import reference, users
+from core.platform import clock, reference, users
 from core.platform.filters import REPORTING_CURRENCIES, Filters, default_range
 from core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ui.auth import signed_in_username
@@ -96,7 +96,7 @@ def active_filters() -> Filters:
     """The filters the router rendered for this run (defaults if a page runs on its own, as in tests)."""
     filters = st.session_state.get(FILTERS_KEY)
     if filters is None:
-        start, end = default_range(dt.date.today())
+        start, end = default_range(clock.today())
         filters = Filters(start, end)
     return filters
 

@@ -6,6 +6,7 @@ Order of precedence for every setting: environment variable, then
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import tomllib
@@ -41,6 +42,17 @@ def database_url() -> str:
 
 def dev_mode() -> bool:
     return (_setting("CBO_DEV") or "").lower() in {"1", "true", "yes"}
+
+
+def pinned_today() -> dt.date | None:
+    """`CBO_TODAY` (YYYY-MM-DD): the day the app treats as today, for demos and tests; None = the real date."""
+    value = _setting("CBO_TODAY")
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"CBO_TODAY must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def cookie_key() -> str:
