@@ -16,10 +16,13 @@ from sqlalchemy import create_engine, text
 from core.platform.db import get_engine
 from core.platform.schema import upgrade
 
+# Every seeded database ends on SEED_END and every page (in AppTest and in the browser tests' servers,
+# which inherit the environment) treats that day as today: the suite's figures do not depend on the calendar.
+SEED_END = dt.date(2026, 11, 20)
+os.environ.setdefault("CBO_TODAY", SEED_END.isoformat())
 os.environ.setdefault("CBO_DEV", "1")  # AppTest failures then show the real error, not the redacted one
 os.environ.setdefault("CBO_BCRYPT_ROUNDS", "4")  # hashing at the production cost would dominate the suite
 POSTGRES_URL = os.environ.get("CBO_TEST_POSTGRES_URL")
-SEED_END = dt.date(2026, 11, 20)
 
 
 def _create_postgres_database(template: str | None = None) -> str:
@@ -74,7 +77,7 @@ def seeded_url(tmp_path_factory) -> str:
     url = fresh_database_url(tmp_path_factory.mktemp("seeded"))
     eng = get_engine(url)
     upgrade(eng)
-    seed_database(eng, orders=4000, end_date=dt.date.today(), seed=7)
+    seed_database(eng, orders=4000, end_date=SEED_END, seed=7)
     prepare_database(eng, seed_if_empty=False)  # adds the demo users
     return url
 

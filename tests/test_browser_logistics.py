@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from core import landed_cost, logistics
-from core.platform import formatting
+from core.platform import clock, formatting
 from core.platform.db import get_engine, unit_of_work
 from tests.browser_support import (
     DEMO_PASSWORDS,
@@ -43,7 +41,7 @@ def _expected(url: str, weight_kg: float) -> str:
     """What core says for the page's defaults (DE, first category, 30×20×10 cm, USD 50, 1 unit, DDP, today)."""
     with unit_of_work(get_engine(url)) as s:
         category = int(logistics.picker_lists(s)["categories"]["id"].iloc[0])
-        quotes = landed_cost.parcel_quotes(s, "DE", dt.date.today(), 1, 50.0, weight_kg, (30.0, 20.0, 10.0), category,
+        quotes = landed_cost.parcel_quotes(s, "DE", clock.today(), 1, 50.0, weight_kg, (30.0, 20.0, 10.0), category,
                                            "DDP", "USD")
     return formatting.money(quotes.loc[0, "per_unit"], "USD")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import func, select
 
@@ -20,7 +18,7 @@ from tests.browser_support import (
     running_server,
     wait_idle,
 )
-from tests.conftest import fresh_database_url
+from tests.conftest import SEED_END, fresh_database_url
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +34,7 @@ def risk_db(tmp_path_factory) -> str:
     url = fresh_database_url(tmp_path_factory.mktemp("browser-risk-db"))
     engine = get_engine(url)
     upgrade(engine)
-    seed_database(engine, orders=1500, end_date=dt.date.today(), seed=11)
+    seed_database(engine, orders=1500, end_date=SEED_END, seed=11)
     prepare_database(engine, seed_if_empty=False)
     return url
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from tests.browser_support import (
     running_server,
     wait_idle,
 )
-from tests.conftest import fresh_database_url
+from tests.conftest import SEED_END, fresh_database_url
 
 pytestmark = pytest.mark.browser
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
@@ -41,7 +40,7 @@ def server(tmp_path_factory):
     url = fresh_database_url(tmp_path_factory.mktemp("browser-upload-db"))
     engine = get_engine(url)
     upgrade(engine)
-    seed_database(engine, orders=300, end_date=dt.date.today(), seed=5)
+    seed_database(engine, orders=300, end_date=SEED_END, seed=5)
     prepare_database(engine, seed_if_empty=False)
     with running_server(url, tmp_path_factory.mktemp("browser-upload") / "streamlit.log") as srv:
         yield srv

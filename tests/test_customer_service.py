@@ -13,6 +13,7 @@ from core.platform.db import unit_of_work
 from core.platform.filters import Filters
 from core.platform.models import Customer, Return, Ticket
 from tests import factories as f
+from tests.conftest import SEED_END
 
 
 def _refresh(s) -> None:
@@ -228,6 +229,6 @@ def test_customer_service_splits_and_empty_period():
     at.segmented_control(key="cs_volume_by").set_value("language").run()
     at.segmented_control(key="cs_times_by").set_value("language").run()
     assert not at.exception, [e.value for e in at.exception]
-    before = dt.date.today() - dt.timedelta(days=4 * 365)
+    before = SEED_END - dt.timedelta(days=4 * 365)
     at.date_input(key="period").set_value((before, before + dt.timedelta(days=30))).run()
     assert any("No tickets in this period" in i.value for i in at.info)

@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 
 from core import landed_cost, logistics
-from core.platform import formatting
+from core.platform import clock, formatting
 from core.platform.db import get_engine, unit_of_work
 from core.platform.filters import Filters, default_range
 from tests.apptest_support import AppTest, app_as, open_page
+from tests.conftest import SEED_END
 
 SECTIONS = ["calculator", "routes", "delivery", "inventory", "suppliers"]
 
@@ -46,7 +47,7 @@ def test_parcel_calculator_shows_the_cheapest_landed_cost(seeded_url):
     at = _logistics()
     assert [t.value for t in at.title] == ["Logistics"]
     with unit_of_work(get_engine(seeded_url)) as s:  # the page's defaults: DE, 30×20×10 cm, 0.4 kg, USD 50, DDP
-        quotes = landed_cost.parcel_quotes(s, "DE", dt.date.today(), 1, 50.0, 0.4, (30.0, 20.0, 10.0),
+        quotes = landed_cost.parcel_quotes(s, "DE", clock.today(), 1, 50.0, 0.4, (30.0, 20.0, 10.0),
                                            _first_category(seeded_url), "DDP", "USD")
     assert _metric(at, "Cheapest landed cost per unit") == formatting.money(quotes.loc[0, "per_unit"], "USD")
     assert _metric(at, "Cheapest service") == quotes.loc[0, "service"]
@@ -96,7 +97,7 @@ def test_delivery_kpis_match_the_service(seeded_url):
     at = _logistics()
     at.segmented_control(key="lg_section").set_value("delivery").run()
     _ok(at)
-    start, end = default_range(dt.date.today())
+    start, end = default_range(clock.today())
     with unit_of_work(get_engine(seeded_url)) as s:
         carriers = logistics.carrier_performance(s, Filters(start, end))
     rate = carriers["on_time"].sum() / carriers["delivered"].sum()
@@ -105,7 +106,7 @@ def test_delivery_kpis_match_the_service(seeded_url):
 
 def test_an_empty_period_says_what_to_do():
     at = _logistics()
-    long_ago = dt.date.today() - dt.timedelta(days=4 * 365)
+    long_ago = SEED_END - dt.timedelta(days=4 * 365)
     at.date_input(key="period").set_value((long_ago, long_ago + dt.timedelta(days=30))).run()
     at.segmented_control(key="lg_section").set_value("delivery").run()
     _ok(at)

@@ -7,6 +7,7 @@ import pytest
 
 from core import product_selection as ps
 from tests.apptest_support import app_as, open_page
+from tests.conftest import SEED_END
 
 
 @pytest.mark.parametrize(("monthly", "months_on_sale", "stage"), [
@@ -123,13 +124,11 @@ def test_margin_uses_the_shared_unit_economics():
 
 
 def test_sku_table_on_the_seeded_db(seeded_engine):
-    import datetime as dt
-
     from core.platform.db import unit_of_work
     from core.platform.filters import Filters, default_range
 
     with unit_of_work(seeded_engine) as s:
-        table = ps.sku_table(s, Filters(*default_range(dt.date.today())))
+        table = ps.sku_table(s, Filters(*default_range(SEED_END)))
     assert set(table["status"]) == {"active", "candidate", "discontinued"}
     assert table[table["status"] == "candidate"]["units"].sum() == 0
     for column in ("demand", "competition", "trend", "seasonality", "shipping"):

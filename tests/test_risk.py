@@ -18,6 +18,7 @@ from core.platform.models import AuditEvent, ComplianceItem, Payment, Risk, Susp
 from core.summaries import refresh_all
 from tests import factories as f
 from tests.apptest_support import app_as, open_page
+from tests.conftest import SEED_END
 
 MARCH = Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
 DAY = dt.date(2026, 3, 10)
@@ -372,7 +373,7 @@ def test_compliance_item_edits_are_audited_and_need_a_manager(register_db):
 
 def test_seeded_policy_register_prices_customs_changes_only(seeded_url):
     with unit_of_work(get_engine(seeded_url)) as s:
-        register = risk.policy_register(s, dt.date.today()).set_index("title")
+        register = risk.policy_register(s, SEED_END).set_index("title")
     de_minimis = register.loc["US ends duty-free de minimis entry for low-value parcels"]
     assert de_minimis["markets"] == "US" and de_minimis["skus"]
     assert de_minimis["monthly_impact_usd"] > 0  # duty now due on parcels that entered duty-free

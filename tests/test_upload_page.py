@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from core.platform.db import get_engine, unit_of_work
 from core.platform.models import ImportBatch, Order
 from tests.apptest_support import APP, TIMEOUT, AppTest, app_as, open_page
-from tests.conftest import fresh_database_url
+from tests.conftest import SEED_END, fresh_database_url
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
 
@@ -27,7 +26,7 @@ def upload_db_url(tmp_path_factory) -> str:
     url = fresh_database_url(tmp_path_factory.mktemp("upload"))
     eng = get_engine(url)
     upgrade(eng)
-    seed_database(eng, orders=300, end_date=dt.date.today(), seed=11)
+    seed_database(eng, orders=300, end_date=SEED_END, seed=11)
     prepare_database(eng, seed_if_empty=False)
     return url
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 
@@ -16,6 +15,7 @@ from core.platform.db import unit_of_work
 from core.platform.models import AuditEvent, Scenario
 from core.platform.users import PermissionDenied
 from core.what_if import Levers
+from tests.conftest import SEED_END
 
 # One SKU in a VAT market: EUR 20 shelf price, 1 EUR = 1.1 USD, 20 % VAT, 15 % referral, 2 % payment fee,
 # 1 % FX spread, USD 4 product cost, USD 3 freight, USD 0.5 duty, 5 % returns, 100 units a month.
@@ -158,7 +158,7 @@ def test_elasticity_estimate_and_fallback(history, expected, source):
 
 
 def test_baseline_and_elasticities_from_the_seed(seeded_engine):
-    today = dt.date.today()
+    today = SEED_END
     with unit_of_work(seeded_engine) as session:
         base = what_if.baseline(session, "DE", today)
         estimates = what_if.category_elasticities(session, today)
