@@ -40,11 +40,8 @@ from core.platform.models import (
     Product,
 )
 from core.platform.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
+from core.summaries.tickets import BUCKET_EDGES, MEASURES  # the buckets of daily_ticket_times
 
-# Lower edges of the time buckets, in hours: hourly to 24 h, two-hourly to 48 h, then wider.
-BUCKET_EDGES = tuple(range(0, 24)) + tuple(range(24, 48, 2)) + tuple(range(48, 72, 6)) + (
-    72, 96, 120, 144, 168, 240, 336, 504, 720)
-MEASURES = ("first_response", "resolution")
 TICKET_DIMENSIONS = ("reason", "channel", "language", "market_code")
 
 

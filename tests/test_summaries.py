@@ -56,6 +56,7 @@ from core.platform.models import (
     Return,
     Ticket,
 )
+from core.summaries import registry
 from tests import factories as f
 
 MAR = dt.date(2026, 3, 1)
@@ -256,7 +257,7 @@ def test_refresh_affected_runs_only_the_summaries_reading_the_touched_tables(dat
 ])
 def test_a_range_reaching_past_every_order_is_refreshed_unbounded(dataset, start, end, widened):
     with unit_of_work(dataset) as s:
-        assert summaries._whole_history(s, start, end)(start, end) == widened
+        assert registry._whole_history(s, start, end)(start, end) == widened
 
 
 @pytest.mark.parametrize("model", list(CASES), ids=lambda model: model.__tablename__)
@@ -323,7 +324,7 @@ def test_a_refresh_with_no_rows_leaves_the_summaries_empty(engine):
 
 def test_every_response_time_lands_in_its_own_bucket(engine):
     """A quarter hour past each bucket's lower edge, plus a reply logged before the ticket (clock skew)."""
-    from core.customer_service import BUCKET_EDGES
+    from core.summaries.tickets import BUCKET_EDGES
 
     with unit_of_work(engine) as s:
         f.reference_rows(s)

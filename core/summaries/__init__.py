@@ -1,0 +1,69 @@
+"""Keep the summary tables in step with the raw tables.
+
+Each refresh recomputes whole days (or months): it deletes the summary rows of the range and writes fresh
+aggregates with one `INSERT INTO summary SELECT ... GROUP BY ...`, so the rows never travel through Python.
+Everything runs inside the caller's transaction, so a failed import leaves raw and summary tables as they were.
+Summaries whose rows follow later events (disputes, payouts, returns, cohorts) are rebuilt from `start` on:
+an order's shipments, payments, tickets and returns happen on or after the order's day.
+
+Layout: `registry` (the `REFRESHERS` table, `register`, `refresh_all`, `refresh_affected`), `sql` (the shared
+SQL helpers), and one module per family of tables, each declaring its refreshers with `@register`. Importing
+this package imports every family, so the registry is complete. The package imports only `core.platform` (and
+the limits in `core.thresholds`); the pages' domain modules read the tables and import from here, never the
+other way round.
+"""
+
+from __future__ import annotations
+
+from core import fraud, risk
+from core.summaries import cohorts, delivery, payments, returns, sales, tickets
+from core.summaries.cohorts import refresh_monthly_cohorts
+from core.summaries.delivery import refresh_daily_delivery, refresh_daily_product_demand, refresh_daily_transit
+from core.summaries.payments import (
+    PAYMENT_KEYS,
+    refresh_daily_disputes,
+    refresh_daily_payment_outcomes,
+    refresh_daily_payments,
+    refresh_daily_settlements,
+    refresh_payments_in_transit,
+)
+from core.summaries.registry import (
+    DATED_BY_THEIR_ORDER,
+    PAYMENTS_AND_SERVICE,
+    REFRESHERS,
+    Refresh,
+    Refresher,
+    affected_range,
+    refresh_affected,
+    refresh_all,
+    refresh_payments_and_service,
+    register,
+)
+from core.summaries.returns import refresh_daily_returns, refresh_monthly_sku_returns
+from core.summaries.sales import (
+    ORDER_VALUE_BANDS_USD,
+    refresh_daily_sales,
+    refresh_monthly_order_values,
+    refresh_monthly_sku_sales,
+)
+from core.summaries.tickets import (
+    BUCKET_EDGES,
+    MEASURES,
+    refresh_daily_ticket_stats,
+    refresh_daily_ticket_times,
+    refresh_daily_tickets,
+)
+
+register("suspicious_payments", "payments", "orders")(fraud.refresh_suspicious_payments)
+register("daily_account_health", "orders", "tickets", "shipments", "payments")(risk.refresh_daily_account_health)
+
+__all__ = [
+    "BUCKET_EDGES", "DATED_BY_THEIR_ORDER", "MEASURES", "ORDER_VALUE_BANDS_USD", "PAYMENTS_AND_SERVICE",
+    "PAYMENT_KEYS", "REFRESHERS", "Refresh", "Refresher", "affected_range", "cohorts", "delivery", "payments",
+    "refresh_affected", "refresh_all", "refresh_daily_delivery", "refresh_daily_disputes",
+    "refresh_daily_payment_outcomes", "refresh_daily_payments", "refresh_daily_product_demand",
+    "refresh_daily_returns", "refresh_daily_sales", "refresh_daily_settlements", "refresh_daily_ticket_stats",
+    "refresh_daily_ticket_times", "refresh_daily_tickets", "refresh_daily_transit", "refresh_monthly_cohorts",
+    "refresh_monthly_order_values", "refresh_monthly_sku_returns", "refresh_monthly_sku_sales",
+    "refresh_payments_and_service", "refresh_payments_in_transit", "register", "returns", "sales", "tickets",
+]
