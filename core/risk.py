@@ -30,7 +30,7 @@ import json
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import and_, delete, distinct, func, insert, literal, select, union_all
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from core import overview, thresholds
@@ -46,16 +46,12 @@ from core.platform.models import (
     InboundShipment,
     Market,
     MonthlySkuSales,
-    Order,
-    Payment,
     PolicyChange,
     PolicyChangeMarket,
     PolicyChangeSku,
     Product,
     Risk,
-    Shipment,
     Supplier,
-    Ticket,
 )
 from core.platform.queries import frame, in_currency, join_fx, safe_ratio, where_filters
 
@@ -219,45 +215,6 @@ def cancel_rate(cancelled: int | None, live_orders: int | None) -> float | None:
 def odr_window(end: dt.date) -> Filters:
     """The 60 days ending on `end`."""
     return Filters(end - dt.timedelta(days=thresholds.ODR_WINDOW_DAYS - 1), end)
-
-
-def refresh_daily_account_health(session: Session, start: dt.date | None = None,
-                                 end: dt.date | None = None) -> int:
-    """Rebuild `daily_account_health` (defects of live orders, by order day) for [start, end]."""
-    negative = select(Ticket.order_id.label("order_id"), literal(1).label("nf"), literal(0).label("cl"),
-                      literal(0).label("cb")).where(Ticket.order_id.is_not(None), Ticket.csat <= 2)
-    claims = select(Ticket.order_id, literal(0), literal(1), literal(0)).join(
-        Shipment, Shipment.order_id == Ticket.order_id).where(
-        Ticket.reason == "where_is_my_order", Shipment.status.in_(("lost", "returned_to_sender")))
-    chargebacks = select(Payment.order_id, literal(0), literal(0), literal(1)).where(
-        Payment.order_id.is_not(None), Payment.disputed_on.is_not(None))
-    flags = union_all(negative, claims, chargebacks).subquery()
-    per_order = select(flags.c.order_id, func.max(flags.c.nf).label("nf"), func.max(flags.c.cl).label("cl"),
-                       func.max(flags.c.cb).label("cb")).group_by(flags.c.order_id).subquery()
-    day_range = []
-    if start is not None:
-        day_range.append(Order.order_date >= start)
-    if end is not None:
-        day_range.append(Order.order_date <= end)
-    rows = frame(session, select(
-        Order.order_date.label("day"), Order.market_code, Order.channel_id,
-        func.sum(per_order.c.nf).label("negative_feedback"), func.sum(per_order.c.cl).label("a_to_z_claims"),
-        func.sum(per_order.c.cb).label("chargebacks"), func.count().label("defective_orders"),
-    ).join(per_order, per_order.c.order_id == Order.id)
-        .where(Order.status != "cancelled", *day_range)
-        .group_by(Order.order_date, Order.market_code, Order.channel_id))
-    summary_range = []
-    if start is not None:
-        summary_range.append(DailyAccountHealth.day >= start)
-    if end is not None:
-        summary_range.append(DailyAccountHealth.day <= end)
-    session.execute(delete(DailyAccountHealth.__table__).where(and_(True, *summary_range)))
-    if rows.empty:
-        return 0
-    counts = ["negative_feedback", "a_to_z_claims", "chargebacks", "defective_orders"]
-    rows[counts] = rows[counts].astype(int)
-    session.execute(insert(DailyAccountHealth), rows.to_dict(orient="records"))
-    return len(rows)
 
 
 def _by_channel(session: Session, filters: Filters, columns: dict, table) -> pd.DataFrame:
