@@ -21,7 +21,7 @@ from tests.browser_support import (
 from tests.conftest import SEED_END, fresh_database_url
 
 pytestmark = pytest.mark.browser
-REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"  # see its PROVENANCE.md
 UPLOAD_INPUT = "[data-testid=stFileUploader] input[type=file]"
 
 
@@ -29,9 +29,6 @@ UPLOAD_INPUT = "[data-testid=stFileUploader] input[type=file]"
 def server(tmp_path_factory):
     """Its own small seeded database: this test imports (writes), the shared seeded one is read-only."""
     require_chromium()
-    for name in ("uci_online_retail_sample.csv", "shopify_orders_export_us.csv"):
-        if not (REAL / name).exists():
-            pytest.skip(f"real fixture {name} not available")
     from core.bootstrap import prepare_database
     from core.platform.db import get_engine
     from core.platform.schema import upgrade

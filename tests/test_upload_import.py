@@ -31,15 +31,12 @@ from core.platform.models import (
 from core.platform.users import PermissionDenied, create_user
 from tests import factories
 
-REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"  # see its PROVENANCE.md
 DAY = dt.date(2026, 3, 1)
 
 
 def real(name: str) -> bytes:
-    path = REAL / name
-    if not path.exists():
-        pytest.skip(f"real fixture {name} not available")
-    return path.read_bytes()
+    return (REAL / name).read_bytes()
 
 
 @pytest.fixture
