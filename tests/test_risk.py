@@ -15,7 +15,7 @@ from core.platform import users
 from core.platform.db import get_engine, unit_of_work
 from core.platform.filters import Filters
 from core.platform.models import AuditEvent, ComplianceItem, Payment, Risk, SuspiciousPayment, Ticket
-from core.summaries import refresh_all
+from core.summaries import fraud_scores, refresh_all
 from tests import factories as f
 from tests.apptest_support import app_as, open_page
 from tests.conftest import SEED_END
@@ -117,7 +117,7 @@ def test_monthly_policy_impact_is_cost_change_times_units():
     ],
 )
 def test_fraud_score(signals, score, reasons):
-    assert fraud.fraud_score(**signals) == (score, reasons)
+    assert fraud_scores.fraud_score(**signals) == (score, reasons)
 
 
 def _attempt(ref, minute, status="succeeded", *, card=None, ip=None, customer=None, amount=10.0,
@@ -159,7 +159,7 @@ EXPECTED = {
 
 
 def test_score_payments_on_a_hand_made_set():
-    scored = fraud.score_payments(pd.DataFrame(HAND_MADE)).set_index("payment_ref")
+    scored = fraud_scores.score_payments(pd.DataFrame(HAND_MADE)).set_index("payment_ref")
     got = {ref: (int(row.score), row.reasons) for ref, row in scored.iterrows()}
     assert got == EXPECTED
 
@@ -167,10 +167,10 @@ def test_score_payments_on_a_hand_made_set():
 def test_velocity_window_includes_exactly_sixty_minutes_back():
     # 5 attempts at 0, 15, 30, 45 and 60 minutes: the last sees [0, 60] inclusive -> 5 attempts
     at_edge = [_attempt(f"V{i}", 15 * i, "declined", card="cardV") for i in range(5)]
-    assert fraud.score_payments(pd.DataFrame(at_edge))["score"].tolist() == [0, 0, 0, 0, 35]
+    assert fraud_scores.score_payments(pd.DataFrame(at_edge))["score"].tolist() == [0, 0, 0, 0, 35]
     # spread over 61 minutes instead, no attempt has 5 in its hour
     beyond = [_attempt(f"W{i}", m, "declined", card="cardW") for i, m in enumerate((0, 15, 30, 45, 61))]
-    assert fraud.score_payments(pd.DataFrame(beyond))["score"].tolist() == [0, 0, 0, 0, 0]
+    assert fraud_scores.score_payments(pd.DataFrame(beyond))["score"].tolist() == [0, 0, 0, 0, 0]
 
 
 # --- database-backed services -----------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_suspicious_payments_table_is_refreshed_and_filtered(engine):
         signals = fraud.signal_counts(s, MARCH).set_index("rule")
         assert signals.loc["velocity", "payments"] == 2 and signals.loc["country_mismatch", "payments"] == 6
         # rescoring one day replaces that day's rows only
-        assert fraud.refresh_suspicious_payments(s, DAY, DAY) == 6
+        assert fraud_scores.refresh_suspicious_payments(s, DAY, DAY) == 6
         assert s.scalar(select(func.count()).select_from(SuspiciousPayment)) == 6
 
 

@@ -15,11 +15,11 @@ other way round.
 
 from __future__ import annotations
 
-from core import fraud
-from core.summaries import account_health, cohorts, delivery, payments, returns, sales, tickets
+from core.summaries import account_health, cohorts, delivery, fraud_scores, payments, returns, sales, tickets
 from core.summaries.account_health import refresh_daily_account_health
 from core.summaries.cohorts import refresh_monthly_cohorts
 from core.summaries.delivery import refresh_daily_delivery, refresh_daily_product_demand, refresh_daily_transit
+from core.summaries.fraud_scores import refresh_suspicious_payments
 from core.summaries.payments import (
     PAYMENT_KEYS,
     refresh_daily_disputes,
@@ -55,16 +55,14 @@ from core.summaries.tickets import (
     refresh_daily_tickets,
 )
 
-register("suspicious_payments", "payments", "orders")(fraud.refresh_suspicious_payments)
-
 __all__ = [
-    "account_health", "affected_range", "BUCKET_EDGES", "cohorts", "DATED_BY_THEIR_ORDER", "delivery", "MEASURES",
-    "ORDER_VALUE_BANDS_USD", "PAYMENT_KEYS", "payments", "PAYMENTS_AND_SERVICE", "Refresh", "refresh_affected",
-    "refresh_all", "refresh_daily_account_health", "refresh_daily_delivery", "refresh_daily_disputes",
-    "refresh_daily_payment_outcomes", "refresh_daily_payments", "refresh_daily_product_demand",
-    "refresh_daily_returns", "refresh_daily_sales", "refresh_daily_settlements", "refresh_daily_ticket_stats",
-    "refresh_daily_ticket_times", "refresh_daily_tickets", "refresh_daily_transit", "refresh_monthly_cohorts",
-    "refresh_monthly_order_values", "refresh_monthly_sku_returns", "refresh_monthly_sku_sales",
-    "refresh_payments_and_service", "refresh_payments_in_transit", "Refresher", "REFRESHERS", "register", "returns",
-    "sales", "tickets",
+    "account_health", "affected_range", "BUCKET_EDGES", "cohorts", "DATED_BY_THEIR_ORDER", "delivery", "fraud_scores",
+    "MEASURES", "ORDER_VALUE_BANDS_USD", "PAYMENT_KEYS", "payments", "PAYMENTS_AND_SERVICE", "Refresh",
+    "refresh_affected", "refresh_all", "refresh_daily_account_health", "refresh_daily_delivery",
+    "refresh_daily_disputes", "refresh_daily_payment_outcomes", "refresh_daily_payments",
+    "refresh_daily_product_demand", "refresh_daily_returns", "refresh_daily_sales", "refresh_daily_settlements",
+    "refresh_daily_ticket_stats", "refresh_daily_ticket_times", "refresh_daily_tickets", "refresh_daily_transit",
+    "refresh_monthly_cohorts", "refresh_monthly_order_values", "refresh_monthly_sku_returns",
+    "refresh_monthly_sku_sales", "refresh_payments_and_service", "refresh_payments_in_transit",
+    "refresh_suspicious_payments", "Refresher", "REFRESHERS", "register", "returns", "sales", "tickets",
 ]
