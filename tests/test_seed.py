@@ -117,10 +117,10 @@ def test_order_count_leaves_the_catalogue_and_fx_alone():
 
 # The SHA-256 of every table after seeding HASH_ORDERS orders with HASH_SEED, rendered by `_database_digest`.
 # It pins the seed's output: refactoring the generator must leave it unchanged. Change it only with a
-# deliberate change to the demo data, and say why in the commit. Nothing is excluded: the seed takes
-# every timestamp from the end date, never from the wall clock.
+# deliberate change to the demo data, and say why in the commit. No column is excluded: the seed takes
+# every timestamp from the end date, never from the wall clock. Tables the seed leaves empty are skipped.
 HASH_ORDERS, HASH_SEED = 1500, 3
-SEED_DIGEST = "1948f4794d9a16f3faa1455482f199ecdaca8c15539b5785f050b3a00e075cde"
+SEED_DIGEST = "f561d049939534475451dcd13c3cc4d9c3f9ba2081f0844898e660d6edfc39a8"
 
 
 def _rendered(value) -> str:
@@ -144,6 +144,8 @@ def _database_digest(engine) -> str:
             key = [names.index(c.name) for c in table.primary_key.columns]
             # Sorted here, not by ORDER BY: PostgreSQL's collation orders text keys differently from SQLite.
             rows = sorted(conn.execute(select(table)), key=lambda row: _sort_key(row[i] for i in key))
+            if not rows:  # left empty by the seed (users, audit, imports): a new such table must not move the digest
+                continue
             rows = [[_rendered(v) for v in row] for row in rows]
             digest.update(f"{table.name}({','.join(names)}) {len(rows)}\n".encode())
             for row in rows:
