@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, delete, func, insert, literal, select, union_all
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from core.platform.models import DailyAccountHealth, Order, Payment, Shipment, Ticket
-from core.platform.queries import frame
 from core.summaries.registry import register
+from core.summaries.sql import in_range, rebuild
 
 
 @register("daily_account_health", "orders", "tickets", "shipments", "payments")
@@ -32,27 +32,14 @@ def refresh_daily_account_health(session: Session, start: dt.date | None = None,
     flags = union_all(negative, claims, chargebacks).subquery()
     per_order = select(flags.c.order_id, func.max(flags.c.nf).label("nf"), func.max(flags.c.cl).label("cl"),
                        func.max(flags.c.cb).label("cb")).group_by(flags.c.order_id).subquery()
-    day_range = []
-    if start is not None:
-        day_range.append(Order.order_date >= start)
-    if end is not None:
-        day_range.append(Order.order_date <= end)
-    rows = frame(session, select(
-        Order.order_date.label("day"), Order.market_code, Order.channel_id,
-        func.sum(per_order.c.nf).label("negative_feedback"), func.sum(per_order.c.cl).label("a_to_z_claims"),
-        func.sum(per_order.c.cb).label("chargebacks"), func.count().label("defective_orders"),
-    ).join(per_order, per_order.c.order_id == Order.id)
-        .where(Order.status != "cancelled", *day_range)
-        .group_by(Order.order_date, Order.market_code, Order.channel_id))
-    summary_range = []
-    if start is not None:
-        summary_range.append(DailyAccountHealth.day >= start)
-    if end is not None:
-        summary_range.append(DailyAccountHealth.day <= end)
-    session.execute(delete(DailyAccountHealth.__table__).where(and_(True, *summary_range)))
-    if rows.empty:
-        return 0
-    counts = ["negative_feedback", "a_to_z_claims", "chargebacks", "defective_orders"]
-    rows[counts] = rows[counts].astype(int)
-    session.execute(insert(DailyAccountHealth), rows.to_dict(orient="records"))
-    return len(rows)
+    stmt = (
+        select(
+            Order.order_date.label("day"), Order.market_code, Order.channel_id,
+            func.sum(per_order.c.nf).label("negative_feedback"), func.sum(per_order.c.cl).label("a_to_z_claims"),
+            func.sum(per_order.c.cb).label("chargebacks"), func.count().label("defective_orders"),
+        )
+        .join(per_order, per_order.c.order_id == Order.id)
+        .where(Order.status != "cancelled", in_range(Order.order_date, start, end))
+        .group_by(Order.order_date, Order.market_code, Order.channel_id)
+    )
+    return rebuild(session, DailyAccountHealth, DailyAccountHealth.day, start, end, stmt)
