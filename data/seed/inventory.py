@@ -1,0 +1,197 @@
+"""Inventory snapshots and inbound purchase orders, both following the units each warehouse shipped:
+sawtooth stock levels between refills, and purchase orders with supplier lead times and freight.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data.seed.arrays import as_days, compose_text, digit_codes, to_day_numbers
+from data.seed.calendar import near_chinese_new_year, weekday_of
+from data.seed.catalogue import Catalogue
+from data.seed.context import Context
+from data.seed.orders import Orders
+from data.seed.pricing import Lines
+from data.seed.shipments import RateCard, Shipments, service_market_groups, shipment_of_order
+
+
+def shipped_units(ctx: Context, catalogue: Catalogue, orders: Orders, lines: Lines, shipments: Shipments) -> np.ndarray:
+    """(warehouses, products, months) units shipped, the demand signal stock and purchasing follow."""
+    ship = shipment_of_order(orders.n, shipments)[lines.order]
+    ok = ship >= 0
+    warehouse = shipments.warehouse_id[ship[ok]] - 1
+    month = ctx.cal.month_index(orders.day[lines.order[ok]])
+    n_w, n_p, n_m = len(ctx.ref.warehouses), catalogue.n, ctx.cal.n_months
+    key = (warehouse * n_p + lines.product[ok]) * n_m + month
+    return np.bincount(key, weights=lines.quantity[ok], minlength=n_w * n_p * n_m).reshape(n_w, n_p, n_m)
+
+
+def _snapshot_days(ctx: Context) -> np.ndarray:
+    end = ctx.cal.end_day
+    last_monday = end - weekday_of(np.array([end]))[0]
+    mondays = last_monday - 7 * np.arange(25, -1, -1)
+    return np.unique(np.append(mondays, end))
+
+
+def _stocked_pairs(ctx: Context, catalogue: Catalogue, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(warehouse index, product index) pairs holding stock: China holds every live SKU, the rest what they ship."""
+    recent = units[:, :, -6:].sum(axis=2)
+    cn = int(ctx.warehouse_id["CN-SZ"]) - 1
+    selling = catalogue.frame["status"].to_numpy(dtype=object) != "candidate"
+    recent[cn] = np.where(selling, 1, 0)
+    warehouse, product = np.nonzero(recent > 0)
+    return warehouse, product
+
+
+def build_inventory(ctx: Context, catalogue: Catalogue, units: np.ndarray) -> dict:
+    rng = ctx.rng("inventory")
+    warehouse, product = _stocked_pairs(ctx, catalogue, units)
+    n_pairs = len(warehouse)
+    days = _snapshot_days(ctx)
+    month = ctx.cal.month_index(days)
+    pair_units = _replenished_units(ctx, units)[warehouse, product]  # (pairs, months)
+    trailing = np.stack([pair_units[:, max(0, m_ - 2): m_ + 1].mean(axis=1) for m_ in month], axis=1) / 30.4
+    peak = np.stack([pair_units[:, max(0, m_ - 5): m_ + 1].max(axis=1) for m_ in month], axis=1) / 30.4
+    fading = np.isin(catalogue.stage[product], ("decline", "discontinued"))
+    overstock = (fading & (rng.random(n_pairs) < 0.5)) | (rng.random(n_pairs) < 0.06)
+    rate = np.where(overstock[:, None], peak, trailing)
+    cycle = rng.uniform(30, 75, n_pairs)
+    phase = rng.uniform(0, 1, n_pairs) * cycle
+    safety = rng.normal(6, 10, n_pairs)  # days of cover left when a refill lands; negative = runs dry first
+    through_cycle = ((days[None, :] + phase[:, None]) % cycle[:, None]) / cycle[:, None]  # sawtooth 0..1
+    cover = safety[:, None] + cycle[:, None] * (1 - through_cycle)
+    cover = cover + overstock[:, None] * rng.uniform(90, 240, n_pairs)[:, None]
+    in_stock = cover > 0
+    units_left = rate * np.maximum(cover, 0) * rng.lognormal(0, 0.1, (n_pairs, len(days)))
+    # Slow movers still hold a carton or two while in stock.
+    on_hand = np.where(in_stock, np.maximum(np.round(units_left), rng.integers(2, 12, n_pairs)[:, None]), 0)
+    on_hand = on_hand.astype(np.int64)
+    reserved = np.round(on_hand * rng.uniform(0, 0.06, (n_pairs, len(days)))).astype(np.int64)
+    n = n_pairs * len(days)
+    return {
+        "id": np.arange(1, n + 1), "day": as_days(np.tile(days, n_pairs)),
+        "warehouse_id": np.repeat(warehouse + 1, len(days)), "product_id": np.repeat(product + 1, len(days)),
+        "on_hand": on_hand.ravel(), "reserved": reserved.ravel(),
+    }
+
+
+def _replenished_units(ctx: Context, units: np.ndarray) -> np.ndarray:
+    """Units each warehouse must be refilled with per month: China also restocks the overseas warehouses."""
+    cn = int(ctx.warehouse_id["CN-SZ"]) - 1
+    demand = units.copy()
+    demand[cn] = units[cn] + 0.3 * (units.sum(axis=0) - units[cn])
+    return demand
+
+
+def _inbound_lanes(ctx: Context, catalogue: Catalogue, demand: np.ndarray, rng) -> dict:
+    """Replenishment lanes (warehouse, product): usual mode, minimum order and reorder interval."""
+    cn = int(ctx.warehouse_id["CN-SZ"]) - 1
+    volume = demand.sum(axis=2)
+    selling = catalogue.frame["status"].to_numpy(dtype=object) != "candidate"
+    volume[cn] = np.where(selling, np.maximum(volume[cn], 1), 0)
+    warehouse, product = np.nonzero(np.where(np.arange(len(volume))[:, None] == cn, volume > 0, volume >= 30))
+    n = len(warehouse)
+    overseas = warehouse != cn
+    codes = ctx.ref.warehouses["code"].to_numpy(dtype=object)[warehouse]
+    sea_share = np.where(codes == "FBA-JP", 0.7, 0.6)
+    mode = np.where(overseas, np.where(rng.random(n) < sea_share, "sea", "air"), "express").astype(object)
+    usual = np.select([mode == "sea", mode == "air"], [rng.uniform(55, 80, n), rng.uniform(25, 40, n)],
+                      default=rng.uniform(30, 45, n))
+    moq = np.where(mode == "sea", 300, 100)
+    selling_days = np.maximum((demand[warehouse, product] > 0).sum(axis=1), 1) * 30.4
+    daily = volume[warehouse, product] / selling_days
+    # Slow lanes reorder less often rather than below the supplier's minimum.
+    interval = np.clip(np.maximum(usual, moq / np.maximum(daily, 1e-9)), usual, 180)
+    return {"warehouse": warehouse, "product": product, "mode": mode, "interval": interval, "moq": moq}
+
+
+def _inbound_freight(ctx: Context, rates: RateCard, mode, warehouse, weight_kg, volume_cm3) -> tuple:
+    """Freight cost (USD) and transit day range per purchase order."""
+    codes = ctx.ref.warehouses["code"].to_numpy(dtype=object)[warehouse]
+    country = ctx.ref.warehouses["country"].to_numpy(dtype=object)[warehouse]
+    service = np.where(np.char.startswith(codes.astype(str), "FBA"),
+                       np.where(mode == "sea", "sea_lcl_fba", "air_fba"),
+                       np.where(mode == "sea", "sea_lcl_3pl", "air_3pl")).astype(object)
+    cost = 5.0 + 0.25 * weight_kg  # domestic truck from the factory to Shenzhen
+    transit = np.column_stack([np.full(len(mode), 2), np.full(len(mode), 4)])
+    overseas = mode != "express"
+    idx = np.flatnonzero(overseas)
+    for (svc, mkt), positions in service_market_groups(service[idx], country[idx]):
+        rows = idx[positions]
+        cw = rates.chargeable_weight(svc, weight_kg[rows], volume_cm3[rows])
+        rate = rates.lookup(svc, mkt, cw)
+        cost[rows] = rate["cost"]
+        transit[rows, 0], transit[rows, 1] = rate["transit_days_min"], rate["transit_days_max"]
+    return np.round(cost, 2), transit
+
+
+def build_inbound(ctx: Context, catalogue: Catalogue, suppliers: pd.DataFrame, units: np.ndarray) -> dict:
+    rng = ctx.rng("inbound")
+    demand = _replenished_units(ctx, units)
+    lanes = _inbound_lanes(ctx, catalogue, demand, rng)
+    max_pos = 40
+    n_lanes = len(lanes["product"])
+    product = lanes["product"]
+    launch = to_day_numbers(catalogue.frame["launch_date"].to_numpy(dtype="datetime64[D]")[product])
+    first = np.maximum(ctx.cal.start_day, launch - 45) - rng.uniform(0, 1, n_lanes) * lanes["interval"]
+    gaps = lanes["interval"][:, None] * rng.uniform(0.8, 1.25, (n_lanes, max_pos))
+    ordered = np.floor(first[:, None] + np.cumsum(gaps, axis=1) - gaps[:, :1]).astype(np.int64)
+    stops = np.where(catalogue.stage[product] == "discontinued",
+                     to_day_numbers(_discontinued_at(ctx, catalogue)[product]) - 60, ctx.cal.end_day - 2)
+    valid = (ordered >= ctx.cal.start_day) & (ordered <= stops[:, None])
+    lane, _ = np.nonzero(valid)
+    ordered = ordered[valid]
+    k = len(lane)
+    warehouse, product = lanes["warehouse"][lane], lanes["product"][lane]
+    mode = lanes["mode"][lane].copy()
+    mode[(mode == "sea") & (rng.random(k) < 0.2)] = "air"  # urgent top-ups fly
+
+    month = np.clip(ctx.cal.month_index(ordered) + 1, 0, ctx.cal.n_months - 1)
+    daily = demand[warehouse, product, month] / 30.4
+    need = daily * lanes["interval"][lane] * rng.uniform(1.0, 1.3, k)
+    quantity = np.maximum(lanes["moq"][lane], np.ceil(need / 10) * 10).astype(np.int64)
+
+    weight = catalogue.frame["weight_kg"].to_numpy(float)[product] * quantity
+    volume = catalogue.volume_cm3[product] * quantity
+    freight, transit = _inbound_freight(ctx, RateCard(ctx.ref), mode, warehouse, weight, volume)
+    supplier_id = catalogue.frame["supplier_id"].to_numpy()[product]
+    supplier = suppliers.set_index("id").loc[supplier_id]
+    quoted = supplier["quoted_lead_time_days"].to_numpy(float)
+    reliability = supplier["reliability"].to_numpy(float)
+    production = quoted * rng.lognormal(0.05, 0.18, k) + (1 - reliability) * rng.uniform(0, 20, k)
+    production += near_chinese_new_year(ordered + production.astype(np.int64) // 2, before=30, after=10) * \
+        rng.uniform(10, 21, k)
+    shipped = ordered + np.round(production).astype(np.int64)
+    travel = rng.integers(transit[:, 0], transit[:, 1] + 1) + (mode == "sea") * np.maximum(0, rng.normal(2, 3, k))
+    received = shipped + np.round(travel).astype(np.int64)
+    promised = ordered + np.round(quoted + transit.mean(axis=1)).astype(np.int64)
+    end = ctx.cal.end_day
+    status = np.select([received <= end, shipped <= end], ["received", "in_transit"], default="ordered")
+    defect_rate = supplier["defect_rate"].to_numpy(float) * rng.lognormal(0, 0.5, k)
+    years = (ordered - ctx.cal.start_day) / 365.25
+    cost = catalogue.frame["unit_cost_cny"].to_numpy(float)[product] * (1 + 0.03 * years) * rng.uniform(0.97, 1.03, k)
+
+    order = np.lexsort((product, ordered))
+    ids = np.arange(1, k + 1)
+    months = as_days(ordered).astype("datetime64[M]").astype(np.int64)
+    yyyymm = (months // 12 + 1970) * 100 + months % 12 + 1
+    columns = {
+        "supplier_id": supplier_id, "product_id": product + 1, "warehouse_id": warehouse + 1, "mode": mode,
+        "quantity": quantity, "unit_cost_cny": np.round(cost, 2), "freight_cost_usd": freight,
+        "ordered_on": as_days(ordered), "promised_on": as_days(promised),
+        "shipped_on": np.where(shipped <= end, as_days(shipped), np.datetime64("NaT")),
+        "received_on": np.where(received <= end, as_days(received), np.datetime64("NaT")),
+        "defect_quantity": np.where(status == "received", rng.binomial(quantity, np.minimum(defect_rate, 0.2)), 0),
+        "status": status.astype(object), "yyyymm": yyyymm,
+    }
+    columns = {key: values[order] for key, values in columns.items()}
+    columns["po_ref"] = compose_text(k, "PO-", digit_codes(columns.pop("yyyymm"), 6), "-", digit_codes(ids, 6))
+    return {"id": ids, **columns}
+
+
+def _discontinued_at(ctx: Context, catalogue: Catalogue) -> np.ndarray:
+    """Last day each SKU sold (end date for SKUs still on sale)."""
+    selling = catalogue.curve > 0
+    last = np.where(selling.any(axis=0), len(selling) - 1 - np.argmax(selling[::-1], axis=0), 0)
+    return as_days(ctx.cal.start_day + last)
