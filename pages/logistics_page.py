@@ -15,6 +15,7 @@ from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
+from ui.fragments import guarded_fragment
 from ui.i18n import language, t
 from ui.sidebar import active_filters
 from ui.theme import CARRIER_COLOURS, GRADE_COLOURS, PRIMARY, SECONDARY, STATUS_COLOURS, colour_scale
@@ -527,7 +528,7 @@ def _suppliers(filters: Filters) -> None:
 # --- shipping what-if (managers) ---------------------------------------------------------------------------------
 
 
-@st.fragment
+@guarded_fragment("manager")  # the shipping what-if is a managers' section
 def _what_if(filters: Filters) -> None:
     ccy, lang = filters.currency, language()
     st.subheader(t("Shipping what-if"))

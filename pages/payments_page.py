@@ -11,6 +11,7 @@ from core.platform import clock, formatting
 from core.platform.filters import Filters
 from ui.auth import guard
 from ui.data import cached
+from ui.fragments import guarded_fragment
 from ui.i18n import language, t
 from ui.sidebar import active_filters
 from ui.theme import PRIMARY, SECONDARY, STATUS_COLOURS, colour_scale
@@ -256,7 +257,7 @@ def _fx(filters: Filters) -> None:
     _fx_shock(filters)
 
 
-@st.fragment
+@guarded_fragment("viewer")
 def _fx_shock(filters: Filters) -> None:
     """Changes nothing stored: every role may play with it."""
     exposure = cached(payments.fx_exposure, filters)

@@ -11,6 +11,7 @@ from core.platform import users
 from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
+from ui.fragments import guarded_fragment
 from ui.i18n import t
 from ui.sidebar import active_filters
 from ui.theme import PRIMARY, SECONDARY, STATUS_COLOURS
@@ -44,7 +45,7 @@ def render() -> None:
 
 
 def _ranking(table: pd.DataFrame, can_edit: bool, currency: str) -> None:
-    @st.fragment
+    @guarded_fragment("viewer")
     def ranking() -> None:
         st.subheader(t("Opportunity ranking"))
         weights = dict(ps.DEFAULT_WEIGHTS)

@@ -19,6 +19,7 @@ from core.platform.i18n import N_
 from core.platform.users import PermissionDenied
 from ui.auth import guard, signed_in_username
 from ui.data import cached, uncached
+from ui.fragments import guarded_fragment
 from ui.i18n import language, t
 from ui.theme import MARKET_COLOURS, PRIMARY, SECONDARY, STATUS_COLOURS
 from ui.widgets import Card, empty_state, kpi_row, money_column, points_delta, relative_delta
@@ -103,7 +104,7 @@ def _pct(label: str, key: str, value: float, low: float, high: float, step: floa
                      help=help) / 100
 
 
-@st.fragment
+@guarded_fragment("manager")
 def _sku_simulator(row: pd.DataFrame, routes: pd.DataFrame, estimates: dict, product_id: int, market: str) -> None:
     _run_marker("wi_fragment_run")
     first = row.iloc[0]
@@ -265,7 +266,7 @@ def _portfolio_mode(today: dt.date, estimates: dict, elasticities: pd.DataFrame)
     _portfolio_simulator(what_if.with_base_economics(rows), estimates, tuple(chosen), category)
 
 
-@st.fragment
+@guarded_fragment("manager")
 def _portfolio_simulator(rows: pd.DataFrame, estimates: dict, markets: tuple, category) -> None:
     _run_marker("wi_fragment_run")
     lang = language()
