@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, text
 from core.platform import models as m
 from core.platform.db import get_engine, unit_of_work
 from core.platform.schema import upgrade
-from data.seed import build_context, generate_tables, main, seed_database
+from data.seed import build_context, generate_tables, main, registry, seed_database
 from tests.conftest import fresh_database_url
 
 END = dt.date(2026, 11, 20)
@@ -289,6 +289,37 @@ def test_daily_sales_agree_with_orders(seeded):
 def test_daily_payments_count_every_attempt(seeded):
     engine, counts, _ = seeded
     assert _scalar(engine, "SELECT SUM(attempts) FROM daily_payments") == counts["payments"]
+
+
+# --- page seeders ---------------------------------------------------------------------------------------------------
+
+
+def test_page_seeders_register_themselves_and_run_in_a_fixed_order():
+    assert [(s.module, s.name) for s in registry.page_seeders()] == [
+        ("data.seed.market", "seed_product_listings"), ("data.seed.risk", "seed_risk")]
+
+
+def _page_seeder(module: str, name: str, after: str = registry.ORDERS) -> registry.PageSeeder:
+    return registry.PageSeeder(name=name, module=module, after=after, run=lambda _session, _ctx: {})
+
+
+@pytest.mark.parametrize(
+    ("seeders", "expected"),
+    [
+        ([("b", "late"), ("a", "early")], ["early", "late"]),  # module order, not registration order
+        ([("a", "second", "first"), ("b", "first")], ["first", "second"]),  # after another seeder
+        ([("a", "third", "second"), ("a", "second", "first"), ("z", "first")], ["first", "second", "third"]),
+    ],
+)
+def test_page_seeders_run_after_what_they_name(seeders, expected):
+    assert [s.name for s in registry.run_order(_page_seeder(*spec) for spec in seeders)] == expected
+
+
+@pytest.mark.parametrize("seeders", [[("a", "x", "nothing")], [("a", "x", "y"), ("a", "y", "x")]],
+                         ids=["unknown step", "circle"])
+def test_a_page_seeder_waiting_for_a_step_that_never_runs_is_refused(seeders):
+    with pytest.raises(ValueError, match="never runs"):
+        registry.run_order(_page_seeder(*spec) for spec in seeders)
 
 
 # --- re-seeding ---------------------------------------------------------------------------------------------------

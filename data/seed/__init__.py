@@ -11,8 +11,8 @@ chunks inside a single transaction, with primary keys assigned here so children 
 
 One module per domain: calendar, reference, fx, catalogue, demand, orders, pricing (order lines), shipments,
 returns, payments, service (tickets), inventory, market, targets, risk; `context` (the build context), `rng`
-and `arrays` are shared by all; `pipeline` runs the generators in foreign-key order, `writer` bulk-inserts
-and `database` is the entry point (page seeders: data/extra_seeders.py).
+and `arrays` are shared by all; `pipeline` runs the generators in foreign-key order, `writer` bulk-inserts,
+`registry` holds the page seeders (`@seeder(after="orders")`) and `database` is the entry point.
 
     python -m data.seed [--orders N] [--end-date YYYY-MM-DD] [--seed 42] [--database-url URL] [--fresh]
 """

@@ -1,7 +1,7 @@
 """Deterministic demo data for Cross-Border Ops.
 
 The seed's entry points: `seed_database` writes the generated tables (`pipeline.generate_tables`),
-runs the page seeders (`data/extra_seeders.py`), then rebuilds the summary tables, all in one
+runs the page seeders (`registry.page_seeders`), then rebuilds the summary tables, all in one
 transaction; `main` is `python -m data.seed`.
 """
 
@@ -21,9 +21,9 @@ from core.platform import models as m
 from core.platform.db import get_engine, unit_of_work
 from core.platform.schema import upgrade
 from core.summaries import refresh_all
-from data.extra_seeders import EXTRA_SEEDERS
 from data.seed.context import build_context
 from data.seed.pipeline import Progress, generate_tables
+from data.seed.registry import page_seeders
 from data.seed.writer import BulkWriter, roomy_sqlite_cache
 
 # Everything the seed writes, parents before children. `--fresh` empties these in reverse.
@@ -93,8 +93,8 @@ def seed_database(
             for model, columns in generate_tables(ctx, orders, report):
                 writer.write(model, columns)
             counts = dict(writer.counts)
-            for extra in EXTRA_SEEDERS:
-                counts.update(extra(session, ctx))
+            for page_seeder in page_seeders():
+                counts.update(page_seeder.run(session, ctx))
             report(0.6, "rebuilding summary tables")
             counts.update(refresh_all(session))
         if connection.dialect.name == "postgresql":

@@ -1,14 +1,20 @@
-"""The market and product-selection pages' generated data: competitor listings, search interest, market notes."""
+"""The market and product-selection pages' data: competitor listings, search interest and market notes
+(generated with the other tables), and our own listings' ratings (a page seeder, run after the orders).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
+from core.platform.models import Category, Order, OrderLine, Product, ProductListing
 from data.seed.arrays import charm_price, to_day_numbers
 from data.seed.calendar import HISTORY_MONTHS, month_of_year
 from data.seed.catalogue import Catalogue, category_season
 from data.seed.context import SEED_USER, Context
+from data.seed.registry import ORDERS, seeder
 
 COMPETITOR_PREFIXES = ("Zen", "Lumi", "Nova", "Vox", "Aur", "Kiv", "Tera", "Pix", "Soli", "Mav", "Ora", "Byte",
                        "Hive", "Nex", "Quix", "Rhe", "Sky", "Tru", "Uma", "Vel", "Kora", "Bloom")
@@ -80,3 +86,34 @@ def build_market_notes(ctx: Context) -> dict:
         "updated_by": np.full(n, SEED_USER, dtype=object),
         "updated_at": np.full(n, np.datetime64(ctx.cal.end, "s") + np.timedelta64(9, "h")),
     }
+
+
+@seeder(after=ORDERS)
+def seed_product_listings(session: Session, ctx: Context) -> dict[str, int]:
+    """Our own listings: one per SKU and market it sold in. Ratings lean lower for categories and fragile items
+    that come back more often, so they agree with the return data."""
+    rng = np.random.default_rng([ctx.seed, 3003])
+    return_rate = dict(zip(ctx.ref.categories["code"], ctx.ref.categories["return_rate"].astype(float)))
+    products = session.execute(
+        select(Product.id, Product.fragile, Category.code, Product.launch_date)
+        .join(Category, Category.id == Product.category_id)
+        .where(Product.status != "candidate")
+        .order_by(Product.id)
+    ).all()
+    sold = set(session.execute(
+        select(OrderLine.product_id, Order.market_code).join(Order, Order.id == OrderLine.order_id).distinct()
+    ).all())
+    quality = {pid: rng.normal(0, 0.25) for pid, *_ in products}
+    rows = []
+    for pid, fragile, code, launch in products:
+        for market in ctx.market_codes:
+            if (pid, market) not in sold:
+                continue
+            age_days = max(30, (ctx.cal.end - launch).days) if launch else 365
+            rating = 4.6 - 4.0 * return_rate[code] - (0.2 if fragile else 0.0) + quality[pid] + rng.normal(0, 0.1)
+            reviews = int(rng.lognormal(np.log(age_days / 6), 0.8))
+            rows.append({"product_id": pid, "market_code": market, "rating": round(float(np.clip(rating, 3.0, 5.0)), 1),
+                         "review_count": reviews, "captured_on": ctx.cal.end})
+    if rows:
+        session.execute(insert(ProductListing), rows)
+    return {"product_listings": len(rows)}
