@@ -34,13 +34,14 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, Integer, String, and_, cast, delete, insert, select, type_coerce
+from sqlalchemy import Float, Integer, String, cast, delete, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core import thresholds
 from core.platform.models import Order, Payment, SuspiciousPayment
 from core.platform.queries import frame
 from core.summaries.registry import register
+from core.summaries.sql import in_range
 
 RULE_POINTS = {
     "velocity": 35,
@@ -152,7 +153,7 @@ def score_payments(payments: pd.DataFrame) -> pd.DataFrame:
 # --- the summary table ---------------------------------------------------------------------------------------
 
 
-def _load_for_scoring(session: Session, conditions: list) -> pd.DataFrame:
+def _load_for_scoring(session: Session, condition) -> pd.DataFrame:
     """The columns the rules need, fetched without per-value type processing (1M rows in seconds)."""
     result = session.execute(
         select(
@@ -162,7 +163,7 @@ def _load_for_scoring(session: Session, conditions: list) -> pd.DataFrame:
             Payment.customer_id, type_coerce(Order.is_first_order, Integer).label("is_first_order"),
         )
         .outerjoin(Order, Order.id == Payment.order_id)
-        .where(and_(True, *conditions))
+        .where(condition)
     )
     keys, rows = list(result.keys()), result.fetchall()
     if not rows:
@@ -180,18 +181,9 @@ def _load_for_scoring(session: Session, conditions: list) -> pd.DataFrame:
 def refresh_suspicious_payments(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
     """Rescore the payments attempted in [start, end] (all when None) and replace their rows.
     The day before `start` is loaded too, so windows that straddle the range start see their attempts."""
-    conditions = []
-    if start is not None:
-        conditions.append(Payment.attempt_date >= start - dt.timedelta(days=1))
-    if end is not None:
-        conditions.append(Payment.attempt_date <= end)
-    day_range = []
-    if start is not None:
-        day_range.append(SuspiciousPayment.attempt_date >= start)
-    if end is not None:
-        day_range.append(SuspiciousPayment.attempt_date <= end)
-    session.execute(delete(SuspiciousPayment.__table__).where(and_(True, *day_range)))
-    payments = _load_for_scoring(session, conditions)
+    session.execute(delete(SuspiciousPayment.__table__).where(in_range(SuspiciousPayment.attempt_date, start, end)))
+    context_start = start - dt.timedelta(days=1) if start is not None else None
+    payments = _load_for_scoring(session, in_range(Payment.attempt_date, context_start, end))
     if payments.empty:
         return 0
     scored = score_payments(payments)
