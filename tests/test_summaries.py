@@ -21,8 +21,10 @@ The dataset (March 2026; product 1, warehouse 1, USD at 1.0):
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -359,3 +361,42 @@ def test_a_reply_after_exactly_a_bucket_edge_falls_in_that_bucket(engine, hours)
         s.flush()
         summaries.refresh_daily_ticket_times(s)
         assert s.scalars(select(DailyTicketTimes.bucket_hours)).all() == [hours]
+
+
+# --- the registry and the package's place in the layers ---------------------------------------------------------
+
+
+def test_register_refuses_a_misspelt_table():
+    with pytest.raises(ValueError, match="order_line"):
+        registry.register("daily_sales_v2", "orders", "order_line")  # a typo would never trigger a refresh
+
+
+def test_register_refuses_a_second_refresher_for_a_table():
+    with pytest.raises(ValueError, match="daily_sales"):
+        registry.register("daily_sales", "orders")(summaries.refresh_daily_sales)
+
+
+SUMMARIES_MAY_IMPORT = ("core.platform", "core.summaries", "core.thresholds")  # thresholds imports nothing of ours
+
+
+def _project_imports(source: str) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return {m for m in modules if m.split(".")[0] in ("core", "ui", "pages", "data")}
+
+
+def _upward(name: str) -> bool:
+    return name != "core" and not any(name == allowed or name.startswith(f"{allowed}.")
+                                      for allowed in SUMMARIES_MAY_IMPORT)
+
+
+def test_the_summaries_import_only_the_platform():
+    """Domain modules read the summaries; the summaries never import a page's domain module back."""
+    package = Path(summaries.__file__).parent
+    upward = {f"{path.stem}: {name}" for path in sorted(package.glob("*.py"))
+              for name in _project_imports(path.read_text(encoding="utf-8")) if _upward(name)}
+    assert upward == set()
