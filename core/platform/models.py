@@ -624,7 +624,7 @@ class ComplianceItem(Base):
 
 
 class SuspiciousPayment(Base):
-    """Payments the fraud rules scored (core.fraud), rebuilt by core.summaries.refresh_all."""
+    """Payments the fraud rules scored (core.summaries.fraud_scores), read by core.fraud."""
 
     __tablename__ = "suspicious_payments"
     payment_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -644,7 +644,7 @@ class SuspiciousPayment(Base):
 
 
 class DailyAccountHealth(Base):
-    """Order defects per order day (core.risk.refresh_daily_account_health): the inputs of the ODR."""
+    """Order defects per order day (core.summaries.account_health): the inputs of core.risk's ODR."""
 
     __tablename__ = "daily_account_health"
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
