@@ -14,6 +14,7 @@ from core.platform import models as m
 from core.platform.db import get_engine, unit_of_work
 from core.platform.schema import upgrade
 from data.seed import build_context, generate_tables, main, registry, seed_database
+from data.seed.reference import REFERENCE_DIR
 from tests.conftest import fresh_database_url
 
 END = dt.date(2026, 11, 20)
@@ -120,7 +121,7 @@ def test_order_count_leaves_the_catalogue_and_fx_alone():
 # deliberate change to the demo data, and say why in the commit. No column is excluded: the seed takes
 # every timestamp from the end date, never from the wall clock. Tables the seed leaves empty are skipped.
 HASH_ORDERS, HASH_SEED = 1500, 3
-SEED_DIGEST = "f561d049939534475451dcd13c3cc4d9c3f9ba2081f0844898e660d6edfc39a8"
+SEED_DIGEST = "7e0e4f0263f15ddc41399fa5025fece085b72a9abd7b9f2195d45a695e159345"
 
 
 def _rendered(value) -> str:
@@ -167,6 +168,12 @@ def test_every_foreign_key_resolves(seeded):
     if engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL enforces foreign keys on insert")
     assert _rows(engine, "PRAGMA foreign_key_check") == []
+
+
+def test_hs_codes_are_stored_as_written(seeded):
+    engine, _, _ = seeded
+    written = pd.read_csv(REFERENCE_DIR / "categories.csv", dtype=str).set_index("code")["hs_code"].to_dict()
+    assert dict(_rows(engine, "SELECT code, hs_code FROM categories")) == written  # "9503.00", not 9503.0
 
 
 def test_fx_covers_every_day_for_every_currency_in_use(seeded):

@@ -65,9 +65,11 @@ class Reference:
     ecb: pd.DataFrame
 
 
-def read_reference(name: str) -> pd.DataFrame:
+def read_reference(name: str, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One CSV; `text_columns` stay text even when they look like numbers (HS code 9503.00 is not 9503.0)."""
     # "NA" is the North America region code, so only empty cells count as missing.
-    return pd.read_csv(REFERENCE_DIR / name, keep_default_na=False, na_values=[""])
+    return pd.read_csv(REFERENCE_DIR / name, keep_default_na=False, na_values=[""],
+                       dtype=dict.fromkeys(text_columns, str))
 
 
 def load_reference() -> Reference:
@@ -75,7 +77,7 @@ def load_reference() -> Reference:
         markets=read_reference("markets.csv"),
         import_rules=read_reference("import_rules.csv"),
         channels=read_reference("channels.csv"),
-        categories=read_reference("categories.csv"),
+        categories=read_reference("categories.csv", text_columns=("hs_code",)),
         warehouses=read_reference("warehouses.csv"),
         services=read_reference("shipping_services.csv"),
         rates=read_reference("carrier_rates.csv"),
