@@ -63,3 +63,19 @@ FIRST_RESPONSE_SLA_HOURS = 24  # Amazon expects replies to buyer messages within
 RESOLUTION_SLA_HOURS = 72
 RETURN_RATE_FLAG = 0.10  # SKUs returning more than 10 % of units sold go to the product team
 RETURN_RATE_MIN_UNITS = 20  # ... once they sold at least this many units in the period
+
+# --- sign-in throttle (issue 15; core.platform.login_throttle) ------------------------------------------------
+# OWASP ASVS 4.0.3 V2.2.1: no more than 100 failed attempts per hour on one account. Our own rules stay well
+# under it (an attacker who retries the moment each wait ends gets fewer than 80 an hour, tests/test_auth.py)
+# and lock a guessing client first, so a lone anonymous visitor never locks an account for everyone.
+SIGN_IN_CLIENT_WINDOW_MINUTES = 15  # a client's failures count this long; its own success forgives them
+SIGN_IN_CLIENT_FREE_FAILURES = 3  # failures a client may make before it has to wait
+SIGN_IN_CLIENT_LOCK_FAILURES = 10  # failures within the window that lock the client ...
+SIGN_IN_CLIENT_LOCK_MINUTES = 15  # ... for this long after its last failure
+SIGN_IN_ACCOUNT_WINDOW_MINUTES = 60  # an account's failures (from every client) count this long
+SIGN_IN_ACCOUNT_FREE_FAILURES = 10  # failures on one account before every client has to wait
+SIGN_IN_ACCOUNT_LOCK_FAILURES = 50  # failures within the window that lock the account for every client ...
+SIGN_IN_ACCOUNT_LOCK_MINUTES = 5  # ... capped short: many clients guessing together keep its owner out briefly
+SIGN_IN_DELAY_FIRST_SECONDS = 2  # the first wait; it doubles with each further failure ...
+SIGN_IN_DELAY_MAX_SECONDS = 60  # ... up to this
+SIGN_IN_RECENT_HOURS = 24  # the Users page lists the failures of this many hours

@@ -458,6 +458,29 @@ class User(Base):
     logins_revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class SignInAttempt(Base):
+    """Every sign-in that reached the password check: the sign-in audit (when, who, from where, outcome)
+    and the memory of the sign-in throttle (core.platform.login_throttle), so a restart does not reset it.
+
+    `username` is what was typed (normalised), known or not. A row is written as a failure before the
+    password is checked and turned into a success after, so parallel guesses count each other.
+    """
+
+    __tablename__ = "sign_in_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(60))
+    client: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by an admin's unlock: the failure stays in the audit but no longer counts towards a delay or lock.
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_client_at", "client", "at"),
+        Index("ix_sign_in_attempts_at", "at"),
+    )
+
+
 # --- summary tables -------------------------------------------------------------
 # Kept current by the seed and by every import (core.summaries.refresh_*), so
 # pages never GROUP BY over millions of raw rows on a filter change.
