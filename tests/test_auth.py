@@ -1,9 +1,12 @@
-"""Sign-in and sessions (issue 15): the sign-in throttle's rules, on an empty database with a simulated clock."""
+"""Sign-in and sessions (issue 15): the sign-in throttle's rules (on an empty database with a simulated clock),
+password rules and login timing."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import statistics
+import time
 
 import pytest
 
@@ -154,3 +157,60 @@ def test_the_client_address_trusts_forwarded_for_only_behind_configured_proxies(
     remote_ip, forwarded_for, trusted, client
 ):
     assert login_throttle.client_from(remote_ip, forwarded_for, trusted) == client
+
+
+# --------------------------------------------------------------------------- passwords and login timing
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "message"),
+    [
+        ("lena", "  spaced-out-secret", "space"),
+        ("lena", "spaced-out-secret ", "space"),
+        ("lena", "        ", "space"),
+        ("lena", "lena-lena-lena", "username"),
+        ("lena", "my-LENA-secret", "username"),
+        ("lena.wu", "lena.wu1", "username"),
+    ],
+)
+def test_passwords_with_outer_spaces_or_the_username_are_refused(people, username, password, message):
+    with unit_of_work(people) as s, pytest.raises(users.InvalidUserInput, match=message):
+        users.create_user(s, username, password, "staff", actor="admin")
+    with unit_of_work(people) as s, pytest.raises(users.InvalidUserInput, match=message):
+        users.create_user(s, username, "a-fine-secret", "staff", actor="admin")
+        users.reset_password(s, username, password, actor="admin")
+
+
+def test_a_password_is_checked_exactly_as_typed(people):
+    with unit_of_work(people) as s:
+        users.create_user(s, "lena", "in side spaces", "staff")
+        assert users.verify_login(s, "lena", "in side spaces")
+        assert users.verify_login(s, "lena", " in side spaces") is None
+        assert users.verify_login(s, "admin", "demo-admin")  # the published demo passwords stay as documented
+
+
+def _median_seconds(calls: dict, repeats: int = 7) -> dict[str, float]:
+    """The median time of each call, measured in turns so a change of machine load hits them alike."""
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(spent) for name, spent in times.items()}
+
+
+def test_an_unknown_user_takes_as_long_as_a_wrong_password(people, monkeypatch):
+    monkeypatch.setenv("CBO_BCRYPT_ROUNDS", "11")  # about 0.1 s per check: well above the noise
+    with unit_of_work(people) as s:
+        users.create_user(s, "lena", "the-right-secret", "staff")
+        users.set_disabled(s, "viewer", True)
+    with unit_of_work(people) as s:
+        users.verify_login(s, "nobody", "x")  # the dummy hash is made once per work factor
+        spent = _median_seconds({
+            "wrong password": lambda: users.verify_login(s, "lena", "a-wrong-secret"),
+            "unknown user": lambda: users.verify_login(s, "nobody", "a-wrong-secret"),
+            "disabled user": lambda: users.verify_login(s, "viewer", "demo-viewer"),
+        })
+    assert 0.6 < spent["unknown user"] / spent["wrong password"] < 1.67, spent
+    assert 0.6 < spent["disabled user"] / spent["wrong password"] < 1.67, spent

@@ -10,6 +10,7 @@ The command line for the same actions is core.users_cli (`python -m core.users_c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -79,6 +80,23 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
+@functools.cache
+def _dummy_hash(rounds: int) -> str:
+    return bcrypt.hashpw(b"no account has this password", bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def verify_login(session: Session, username: str, password: str) -> UserView | None:
+    """The enabled user whose password this is, else None; the password is taken exactly as typed.
+
+    Exactly one bcrypt check runs either way (against a dummy hash of the current work factor for unknown
+    or disabled accounts), so the time taken does not tell which usernames exist.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    usable = user is not None and not user.disabled
+    matches = verify_password(password, user.password_hash if usable else _dummy_hash(_bcrypt_rounds()))
+    return _view(user) if usable and matches else None
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -89,9 +107,16 @@ def _view(user: User) -> UserView:
     )
 
 
-def _validate_password(password: str) -> None:
+def _validate_password(password: str, username: str, *, published: bool = False) -> None:
+    """The rules for a new password. `published`: a demo account's documented password, exempt from the
+    username rule ("demo-admin" contains "admin"), flagged as a demo password instead."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidUserInput(f"Password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if password != password.strip():
+        # A form or a copy-paste can add or drop them unseen: one rule everywhere is that there are none.
+        raise InvalidUserInput("Password must not begin or end with a space")
+    if not published and username.lower() in password.lower():
+        raise InvalidUserInput("Password must not contain the username")
 
 
 def _validate_role(role: str) -> None:
@@ -146,7 +171,7 @@ def create_user(
     if not USERNAME_PATTERN.match(username):
         raise InvalidUserInput("Username: 2-60 characters, lower-case letters, digits, '.', '_' or '-'")
     _validate_role(role)
-    _validate_password(password)
+    _validate_password(password, username, published=is_demo)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidUserInput(f"User '{username}' already exists")
     now = _now()
@@ -209,8 +234,8 @@ def set_role(session: Session, username: str, role: str, *, actor: str | None = 
 def reset_password(session: Session, username: str, new_password: str, *, actor: str | None = None) -> None:
     if actor is not None:
         authorize(session, actor, "admin")
-    _validate_password(new_password)
     user = _get(session, username)
+    _validate_password(new_password, user.username)
     user.password_hash = hash_password(new_password)
     user.is_demo = False  # a changed password is no longer the published demo one
     user.updated_at = _now()
