@@ -66,13 +66,13 @@ from core.platform.models import (
     Product,
     Scenario,
 )
+from core.platform.reference import TAX_EXCLUSIVE_MARKETS
 from core.platform.users import PermissionDenied, authorize
 from core.unit_economics import break_even_price, unit_economics
 
 BASELINE_MONTHS = 3
 PAYMENT_FEE_WINDOW_DAYS = 90
 FX_COST_RATE = 0.01  # as core.product_selection: the conversion spread on a non-USD payout
-TAX_EXCLUSIVE_MARKETS = ("US", "CA")  # shelf prices exclude sales tax there; VAT/GST included elsewhere
 MIN_CELL_UNITS = 3
 MIN_OBSERVATIONS = 30
 MIN_PRICE_SPREAD = 0.02

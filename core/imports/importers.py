@@ -93,8 +93,8 @@ from core.platform.models import (
     Ticket,
     Warehouse,
 )
+from core.platform.reference import TAX_EXCLUSIVE_MARKETS
 from core.platform.users import authorize
-from core.what_if import TAX_EXCLUSIVE_MARKETS
 
 ORDER_STATUSES = ("completed", "cancelled", "refunded", "partially_refunded")
 PAYMENT_STATUSES = ("succeeded", "declined", "refunded", "disputed")

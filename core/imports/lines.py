@@ -41,7 +41,7 @@ from core.imports.sql import (
     _read_sql,
 )
 from core.platform.models import Order, OrderLine, Product
-from core.what_if import TAX_EXCLUSIVE_MARKETS
+from core.platform.reference import TAX_EXCLUSIVE_MARKETS
 
 # Inbound freight and duty on top of the factory price, for products the dashboard has booked no line of:
 # the middle of the 8-15 % the seeded catalogue carries (data/seed.py).

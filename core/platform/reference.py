@@ -1,4 +1,4 @@
-"""Reference lists for pickers: markets, channels, the date the data runs to."""
+"""Reference facts and lists for pickers: markets, channels, the date the data runs to."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 
 from core.platform.models import Channel, DailySales, Market
 from core.platform.queries import frame
+
+# Shelf prices exclude sales tax in these markets (tax is added on top at checkout); everywhere else the
+# price includes VAT/GST. The simulator, the importers and the seed all read this one list.
+TAX_EXCLUSIVE_MARKETS = ("US", "CA")
 
 
 def markets(session: Session) -> pd.DataFrame:
