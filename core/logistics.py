@@ -66,8 +66,6 @@ from core.platform.models import (
 )
 from core.platform.queries import frame, in_currency, join_fx, safe_ratio, where_filters
 
-ON_TIME_TARGET = thresholds.ON_TIME_DELIVERY_TARGET
-OVERSTOCK_DAYS = 84
 DEMAND_WINDOW_DAYS = 56
 LANE_HISTORY_DAYS = 365
 DAYS_PER_MONTH = 30.4
@@ -75,7 +73,6 @@ SERVICE_LEVELS = (0.90, 0.95, 0.975, 0.99)
 DEFAULT_ORDER_COST_USD = 60.0  # placing, inspecting and booking one purchase order
 DEFAULT_HOLDING_RATE = 0.25  # yearly holding cost as a share of unit cost (capital, storage, shrinkage)
 SCORE_WEIGHTS = {"quality": 0.35, "on_time": 0.30, "lead_time": 0.20, "price": 0.15}
-GRADE_FLOORS = (("A", 0.90), ("B", 0.80), ("C", 0.70))
 
 
 # --- summary tables (kept current by core.summaries.refresh_all) ------------------------------------------
@@ -119,7 +116,7 @@ def delivery_rates(table: pd.DataFrame) -> pd.DataFrame:
     table["returned_rate"] = table["returned"] / shipments
     table["late_dispatch_rate"] = table["late_dispatch"] / shipments
     table["cost_per_shipment"] = table["cost"] / shipments
-    table["meets_target"] = table["on_time_rate"] >= ON_TIME_TARGET
+    table["meets_target"] = table["on_time_rate"] >= thresholds.ON_TIME_DELIVERY_TARGET
     return table
 
 
@@ -238,12 +235,12 @@ def days_of_cover(stock: float, daily_demand: float) -> float | None:
 
 
 def stock_status(cover: float | None, lead_time_days: float) -> str:
-    """stockout_risk (cover < lead time), overstock (cover > 84 days, or stock that does not sell), ok."""
+    """stockout_risk (cover < lead time), overstock (cover > thresholds.OVERSTOCK_DAYS, or stock that does not sell), ok."""
     if cover is None:
         return "overstock"
     if cover < lead_time_days:
         return "stockout_risk"
-    if cover > OVERSTOCK_DAYS:
+    if cover > thresholds.OVERSTOCK_DAYS:
         return "overstock"
     return "ok"
 
@@ -398,7 +395,7 @@ def price_score(price_index: float) -> float:
 
 
 def grade(score: float) -> str:
-    for letter, floor in GRADE_FLOORS:
+    for letter, floor in thresholds.SUPPLIER_GRADE_FLOORS:
         if score >= floor - 1e-12:
             return letter
     return "D"

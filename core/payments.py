@@ -54,10 +54,7 @@ from core.platform.models import (
 from core.platform.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
 
 FEES_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "payment_fees.csv"
-ECM_MIN_CHARGEBACKS, ECM_MIN_RATIO = 100, 0.015
-HECM_MIN_CHARGEBACKS, HECM_MIN_RATIO = 300, 0.03
 ARRIVAL_LAG_WINDOW_DAYS = 90
-FX_SHOCK_LIMIT = 0.20
 DISPUTE_COLUMNS = ["month", "settled_cnp", "disputes", "fraud_reports", "vamp_ratio", "vamp_limit", "vamp_status",
                    "chargebacks", "ecm_status"]
 
@@ -95,9 +92,9 @@ def mastercard_ecm_status(chargebacks: int, previous_month_transactions: int) ->
     ratio = chargeback_ratio(chargebacks, previous_month_transactions)
     if ratio is None:
         return "ok"
-    if chargebacks >= HECM_MIN_CHARGEBACKS and ratio >= HECM_MIN_RATIO:
+    if chargebacks >= thresholds.HECM_MIN_CHARGEBACKS and ratio >= thresholds.HECM_MIN_RATIO:
         return "HECM"
-    if chargebacks >= ECM_MIN_CHARGEBACKS and ratio >= ECM_MIN_RATIO:
+    if chargebacks >= thresholds.ECM_MIN_CHARGEBACKS and ratio >= thresholds.ECM_MIN_RATIO:
         return "ECM"
     return "ok"
 

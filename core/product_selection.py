@@ -39,6 +39,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from core import thresholds
 from core.platform.filters import Filters
 from core.platform.models import (
     Category,
@@ -64,10 +65,6 @@ FX_COST_RATE = 0.01
 EXPRESS_DIVISOR, EXPRESS_INCREMENT_KG = 5000.0, 0.5
 KG_PENALTY, FRAGILE_PENALTY = 25.0, 30.0
 LIFECYCLE_STAGES = ("introduction", "growth", "maturity", "decline")
-INTRODUCTION_MONTHS = 6
-GROWTH_THRESHOLD = 0.15
-ABC_A, ABC_B = 0.80, 0.95
-HIGH_RETURN_FLOOR, HIGH_RETURN_FACTOR, MIN_UNITS_FOR_RATE = 0.05, 1.5, 20
 
 
 # --- pure scores -------------------------------------------------------------------------------------
@@ -152,16 +149,16 @@ def lifecycle_stage(monthly_units: Sequence[float], months_on_sale: int) -> str:
     - otherwise compare the last 3 months with the 3 before: growth when they rose by 15 % or more,
       decline when they fell by 15 % or more (or nothing sold in either), maturity in between.
     """
-    if months_on_sale < INTRODUCTION_MONTHS:
+    if months_on_sale < thresholds.LIFECYCLE_INTRODUCTION_MONTHS:
         return "introduction"
     units = list(monthly_units)
     recent, previous = sum(units[-3:]), sum(units[-6:-3])
     if previous == 0:
         return "growth" if recent > 0 else "decline"
     change = recent / previous - 1
-    if change >= GROWTH_THRESHOLD:
+    if change >= thresholds.LIFECYCLE_GROWTH_MIN:
         return "growth"
-    if change <= -GROWTH_THRESHOLD:
+    if change <= -thresholds.LIFECYCLE_GROWTH_MIN:
         return "decline"
     return "maturity"
 
@@ -178,7 +175,8 @@ def abc_classes(revenue: pd.Series) -> pd.Series:
         return pd.Series("C", index=revenue.index)
     ordered = revenue.sort_values(ascending=False, kind="stable")
     before = ordered.cumsum().shift(fill_value=0) / total
-    classes = np.where(ordered <= 0, "C", np.where(before < ABC_A, "A", np.where(before < ABC_B, "B", "C")))
+    classes = np.where(ordered <= 0, "C", np.where(before < thresholds.ABC_A_SHARE, "A",
+                                                np.where(before < thresholds.ABC_B_SHARE, "B", "C")))
     return pd.Series(classes, index=ordered.index).reindex(revenue.index)
 
 
@@ -197,8 +195,8 @@ def high_return_flags(units: pd.Series, returned: pd.Series, category: pd.Series
     cat_returned = returned.groupby(category).transform("sum")
     cat_rate = (cat_returned / cat_units.where(cat_units > 0)).fillna(0.0)
     rate = returned / units.where(units > 0)
-    limit = np.maximum(HIGH_RETURN_FLOOR, HIGH_RETURN_FACTOR * cat_rate)
-    return (units >= MIN_UNITS_FOR_RATE) & (rate >= limit)
+    limit = np.maximum(thresholds.HIGH_RETURN_RATE_FLOOR, thresholds.HIGH_RETURN_CATEGORY_FACTOR * cat_rate)
+    return (units >= thresholds.HIGH_RETURN_MIN_UNITS) & (rate >= limit)
 
 
 # --- reading the database ----------------------------------------------------------------------------

@@ -350,8 +350,8 @@ def _card_scheme_rows(session: Session, filters: Filters) -> list[dict]:
     ecm_value = value(last, "chargeback_ratio")
     ecm_status = SCHEME_STATUS[last["ecm_status"]]
     if ecm_status == "ok":  # early warning at 80 % of the ECM ratio, before the chargeback count is reached
-        ecm_status = "warning" if thresholds.band(ecm_value, payments.ECM_MIN_RATIO) != "ok" else "ok"
-    ecm = _watch_row("mastercard_ecm_ratio", payments.ECM_MIN_RATIO, True, ecm_value,
+        ecm_status = "warning" if thresholds.band(ecm_value, thresholds.ECM_MIN_RATIO) != "ok" else "ok"
+    ecm = _watch_row("mastercard_ecm_ratio", thresholds.ECM_MIN_RATIO, True, ecm_value,
                      value(prior, "chargeback_ratio"), ecm_status)
     return [vamp, ecm]
 

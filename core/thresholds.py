@@ -1,5 +1,9 @@
 """Published thresholds the dashboard watches, kept in one place with their sources.
 
+Every limit the product compares a figure against lives here, and every label that shows one is formatted
+from these names (pages never repeat a value as text). Core reads them at call time (`thresholds.X`), not
+copied into module constants, so a label and its rule cannot disagree.
+
 Early warning starts at 80 % of a limit, so a ratio is flagged before it breaches.
 """
 
@@ -7,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-EARLY_WARNING_SHARE = 0.8
+EARLY_WARNING_SHARE = 0.8  # our own rule: warn once a ratio has used 80 % of its limit
 
-# Amazon seller account health targets (Seller Central "Account Health"):
+# Amazon seller account health targets (Seller Central "Account Health"). A ceiling breaches at the value
+# (`band`: value >= limit), so the healthy range is below it; a floor breaches below it (>= is healthy).
 ORDER_DEFECT_RATE_MAX = 0.01
 LATE_SHIPMENT_RATE_MAX = 0.04
 PRE_FULFILMENT_CANCEL_RATE_MAX = 0.025
@@ -22,6 +27,11 @@ VAMP_EXCESSIVE_BEFORE_2026_04 = 0.022
 VAMP_EXCESSIVE_FROM_2026_04 = 0.015
 VAMP_NEW_LIMIT_FROM = dt.date(2026, 4, 1)
 VAMP_MIN_COUNT = 1500  # "excessive" applies only once fraud + disputes reach this count in the month
+
+# Mastercard Excessive Chargeback Program (ECM / HECM, "Security Rules and Procedures"): chargebacks this
+# month / card transactions last month. Both the count and the ratio must be reached (>=).
+ECM_MIN_CHARGEBACKS, ECM_MIN_RATIO = 100, 0.015
+HECM_MIN_CHARGEBACKS, HECM_MIN_RATIO = 300, 0.03
 
 
 def vamp_limit(on: dt.date) -> float:
@@ -64,18 +74,19 @@ RESOLUTION_SLA_HOURS = 72
 RETURN_RATE_FLAG = 0.10  # SKUs returning more than 10 % of units sold go to the product team
 RETURN_RATE_MIN_UNITS = 20  # ... once they sold at least this many units in the period
 
-# --- sign-in throttle (issue 15; core.platform.login_throttle) ------------------------------------------------
-# OWASP ASVS 4.0.3 V2.2.1: no more than 100 failed attempts per hour on one account. Our own rules stay well
-# under it (an attacker who retries the moment each wait ends gets fewer than 80 an hour, tests/test_auth.py)
-# and lock a guessing client first, so a lone anonymous visitor never locks an account for everyone.
-SIGN_IN_CLIENT_WINDOW_MINUTES = 15  # a client's failures count this long; its own success forgives them
-SIGN_IN_CLIENT_FREE_FAILURES = 3  # failures a client may make before it has to wait
-SIGN_IN_CLIENT_LOCK_FAILURES = 10  # failures within the window that lock the client ...
-SIGN_IN_CLIENT_LOCK_MINUTES = 15  # ... for this long after its last failure
-SIGN_IN_ACCOUNT_WINDOW_MINUTES = 60  # an account's failures (from every client) count this long
-SIGN_IN_ACCOUNT_FREE_FAILURES = 10  # failures on one account before every client has to wait
-SIGN_IN_ACCOUNT_LOCK_FAILURES = 50  # failures within the window that lock the account for every client ...
-SIGN_IN_ACCOUNT_LOCK_MINUTES = 5  # ... capped short: many clients guessing together keep its owner out briefly
-SIGN_IN_DELAY_FIRST_SECONDS = 2  # the first wait; it doubles with each further failure ...
-SIGN_IN_DELAY_MAX_SECONDS = 60  # ... up to this
-SIGN_IN_RECENT_HOURS = 24  # the Users page lists the failures of this many hours
+# Logistics (issue 4): our own inventory and supplier policy, not a published limit.
+# More days of cover than this is overstock: 12 weeks, about one sea-freight replenishment cycle.
+OVERSTOCK_DAYS = 84
+# Supplier scorecard grades: the lowest score (0-1) of each grade, best first (>=); below the last is D.
+SUPPLIER_GRADE_FLOORS = (("A", 0.90), ("B", 0.80), ("C", 0.70))
+
+# Product selection (issue 3): our own classification rules.
+LIFECYCLE_INTRODUCTION_MONTHS = 6  # on sale for fewer months than this: introduction
+LIFECYCLE_GROWTH_MIN = 0.15  # last 3 months vs the 3 before: >= +15 % growth, <= -15 % decline
+# ABC (Pareto) analysis: A while the SKUs ranked above hold < 80 % of revenue, B < 95 %, else C.
+ABC_A_SHARE, ABC_B_SHARE = 0.80, 0.95
+# High returns: a return rate >= max(5 %, 1.5 x the category's rate), once the SKU sold at least 20 units.
+HIGH_RETURN_RATE_FLOOR, HIGH_RETURN_CATEGORY_FACTOR, HIGH_RETURN_MIN_UNITS = 0.05, 1.5, 20
+
+# Payments what-if (issue 7): the FX shock sliders move a currency at most this far either way.
+FX_SHOCK_MAX = 0.20

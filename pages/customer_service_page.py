@@ -9,25 +9,26 @@ import streamlit as st
 from core import customer_service as cs
 from core import thresholds
 from core.platform import formatting
+from core.platform import labels as codes
 from core.platform.filters import Filters
+from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.i18n import language, t
+from ui.labels import label, limit_percent
 from ui.sidebar import active_filters
 from ui.theme import PRIMARY, SECONDARY, STATUS_COLOURS
 from ui.widgets import Card, download_csv, empty_state, kpi_row, money_column, percent_column
 
-DIMENSION_LABELS = {"reason": "Reason", "channel": "Support channel", "language": "Language", "market_code": "Market"}
-CHANNEL_LABELS = {"email": "Email", "chat": "Chat", "marketplace": "Marketplace messages"}
+DIMENSION_LABELS = {"reason": N_("Reason"), "channel": N_("Support channel"), "language": N_("Language"),
+                    "market_code": N_("Market")}
+DIMENSION_CODES = {"reason": codes.TICKET_REASONS, "channel": codes.TICKET_CHANNELS, "language": codes.LANGUAGES}
 SLA_OPTIONS = [1, 2, 4, 8, 12, 24, 48, 72, 96, 120, 168]
 
 
 def _label(dimension: str, value: str) -> str:
-    if dimension == "channel":
-        return t(CHANNEL_LABELS.get(value, value))
-    if dimension == "reason":
-        return t(value.replace("_", " ").capitalize())
-    return value
+    """Ticket reasons, support channels and languages are our codes; market codes stay as they are."""
+    return label(DIMENSION_CODES[dimension], value) if dimension in DIMENSION_CODES else value
 
 
 def _hours(value: float | None) -> str:
@@ -159,12 +160,13 @@ def _returns(filters: Filters) -> None:
     st.subheader(t("Returns"))
     ccy = filters.currency
     reasons = cached(cs.returns_by_reason, filters)
-    skus = cached(cs.returns_by_sku, filters)
+    # the limits the warning below names, passed so the flag and its label come from the same thresholds
+    skus = cached(cs.returns_by_sku, filters, thresholds.RETURN_RATE_FLAG, thresholds.RETURN_RATE_MIN_UNITS)
     if reasons.empty and skus.empty:
         empty_state(t("No returns in this period for these filters. Widen the date range."))
         return
     if not reasons.empty:
-        data = reasons.assign(label=reasons["reason"].map(lambda v: _label("reason", v)))
+        data = reasons.assign(label=reasons["reason"].map(lambda v: label(codes.RETURN_REASONS, v)))
         long = data.melt(id_vars=["label"], value_vars=["refunds", "return_shipping", "unsellable"],
                          var_name="part", value_name="amount")
         parts = {"refunds": t("Refunds"), "return_shipping": t("Return shipping"),
@@ -183,7 +185,7 @@ def _returns(filters: Filters) -> None:
         flagged = int(skus["flagged"].sum())
         if flagged:
             st.warning(t("{count} SKUs return more than {limit} of units sold: pass them to the product team.",
-                         count=flagged, limit=formatting.percent(thresholds.RETURN_RATE_FLAG, language(), 0)),
+                         count=flagged, limit=limit_percent(thresholds.RETURN_RATE_FLAG)),
                        icon=":material/assignment_return:")
         st.dataframe(skus.head(200), hide_index=True, width="stretch", column_config={
             "sku": "SKU", "name": t("Product"),

@@ -9,28 +9,23 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import landed_cost, logistics
+from core import landed_cost, logistics, thresholds
 from core.platform import clock, formatting, users
+from core.platform import labels as codes
 from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.fragments import guarded_fragment
 from ui.i18n import language, t
+from ui.labels import format_func, label, labelled, limit_percent
 from ui.sidebar import active_filters
 from ui.theme import CARRIER_COLOURS, GRADE_COLOURS, PRIMARY, SECONDARY, STATUS_COLOURS, colour_scale
 from ui.widgets import Card, download_csv, empty_state, kpi_row, money_column, percent_column
 
-ROUTE_LABELS = {
-    "direct_express": N_("Direct express"), "direct_postal": N_("Direct postal"),
-    "air_freight_3pl": N_("Air to overseas warehouse + last mile"),
-    "sea_lcl_3pl": N_("Sea to overseas warehouse + last mile"),
-    "air_freight_fba": N_("Air to FBA"), "sea_lcl_fba": N_("Sea to FBA"),
-}
 COMPONENT_LABELS = {"goods": N_("Goods"), "freight": N_("Freight"), "insurance": N_("Insurance"), "duty": N_("Duty"),
                     "vat": N_("VAT / GST"), "fees": N_("Fees (DDP surcharge)"), "total": N_("Landed cost")}
 PAYER_LABELS = {"seller": N_("Seller"), "buyer": N_("Buyer"), "checkout": N_("Buyer, collected at checkout")}
-MODE_LABELS = {"express": N_("express"), "postal": N_("postal")}
 DUTY_LABELS = {"none": N_("no duty"), "ad_valorem_cif": N_("duty at the category rate on the CIF value"),
                "ad_valorem_fob": N_("duty at the category rate on the goods value"),
                "flat_per_line": N_("flat duty per tariff line")}
@@ -119,12 +114,13 @@ def _parcel_calculator(filters: Filters, today: dt.date) -> None:
     kpi_row([
         Card(t("Cheapest landed cost per unit"), formatting.money(best["per_unit"], ccy, lang),
              help=t("Goods, freight, insurance, fees, duty we pay and import VAT we cannot reclaim, per unit.")),
-        Card(t("Cheapest service"), str(best["service"])),
+        Card(t("Cheapest service"), label(codes.SHIPPING_SERVICES, best["service"])),
         Card(t("Chargeable weight"), t("{kg} kg", kg=formatting.number(best["chargeable_kg"], lang, 2))),
         Card(t("Transit days"), f"{int(best['days_min'])}–{int(best['days_max'])}"),
     ])
     table = quotes.assign(days=quotes["days_min"].astype(int).astype(str) + "–" + quotes["days_max"].astype(int)
-                          .astype(str), mode=quotes["mode"].map(lambda m: t(MODE_LABELS.get(m, m))))
+                          .astype(str), mode=labelled(quotes["mode"], codes.SHIPPING_MODES),
+                          service=labelled(quotes["service"], codes.SHIPPING_SERVICES))
     st.dataframe(
         table[["service", "carrier", "mode", "chargeable_kg", "freight", "duty", "vat", "fees", "total", "per_unit",
                "days"]],
@@ -141,7 +137,8 @@ def _parcel_calculator(filters: Filters, today: dt.date) -> None:
             "days": t("Transit days"),
         },
     )
-    chosen = st.selectbox(t("Breakdown of"), list(quotes["service"]), key="lg_chosen_service")
+    chosen = st.selectbox(t("Breakdown of"), list(quotes["service"]), key="lg_chosen_service",
+                          format_func=format_func(codes.SHIPPING_SERVICES, quotes["service"]))
     cost = cached(landed_cost.landed_cost, market_code=market, service_code=chosen, on=on, units=int(units),
                   unit_value_usd=float(value), unit_weight_kg=float(weight), dims_cm=dims, category_id=int(category),
                   incoterm=incoterm, currency=ccy)
@@ -174,7 +171,8 @@ def _parcel_calculator(filters: Filters, today: dt.date) -> None:
             y=alt.Y("label:N", title=None, sort=None),
             tooltip=[alt.Tooltip("label:N", title=t("Component")),
                      alt.Tooltip("per_unit:Q", title=amount_title, format=",.2f")],
-        ).properties(title=t("Landed cost per unit with {service} ({currency})", service=chosen, currency=ccy),
+        ).properties(title=t("Landed cost per unit with {service} ({currency})",
+                             service=label(codes.SHIPPING_SERVICES, chosen), currency=ccy),
                      height=220)
         st.altair_chart(chart, width="stretch")
 
@@ -209,7 +207,9 @@ def _routes(filters: Filters, today: dt.date) -> None:
         empty_state(t("No route reaches {market} for this SKU. Try another market.", market=market))
         return
     options = options.assign(
-        route_label=options["route"].map(lambda r: t(ROUTE_LABELS.get(r, r))),
+        route_label=labelled(options["route"], codes.ROUTES),
+        service=labelled(options["service"], codes.SHIPPING_SERVICES),
+        last_mile=labelled(options["last_mile"], codes.SHIPPING_SERVICES),
         days=options["days_min"].astype(int).astype(str) + "–" + options["days_max"].astype(int).astype(str),
     )
     best = options.iloc[0]
@@ -258,7 +258,7 @@ def _delivery(filters: Filters) -> None:
     totals = logistics.delivery_rates(carriers[["shipments", "delivered", "on_time", "lost", "returned",
                                                 "late_dispatch", "transit_days_sum", "cost"]].sum().to_frame().T)
     total = totals.iloc[0]
-    target = logistics.ON_TIME_TARGET
+    target = thresholds.ON_TIME_DELIVERY_TARGET
     kpi_row([
         Card(t("On-time delivery"), formatting.percent(total["on_time_rate"], lang),
              delta=t("target {target}", target=formatting.percent(target, lang, 0)),
@@ -418,7 +418,7 @@ def _inventory(filters: Filters, today: dt.date) -> None:
         Card(t("SKUs at stockout risk"), formatting.number(len(risk), lang), inverse=True,
              help=t("Days of cover below the lead time.")),
         Card(t("Overstocked SKUs"), formatting.number(len(over), lang),
-             help=t("More than {days} days of cover.", days=logistics.OVERSTOCK_DAYS)),
+             help=t("More than {days} days of cover.", days=thresholds.OVERSTOCK_DAYS)),
         Card(t("Suggested purchases"), formatting.money(orders["order_cost"].sum(), ccy, lang, compact=True)),
         Card(t("Units on hand"), formatting.number(plan["available"].sum(), lang)),
     ])
@@ -445,7 +445,7 @@ def _inventory(filters: Filters, today: dt.date) -> None:
                                                          "lead_time", "reorder_point"]].head(100),
                          hide_index=True, width="stretch", column_config=plan_columns)
     with right:
-        st.markdown("**" + t("Overstock (cover > {days} days)", days=logistics.OVERSTOCK_DAYS) + "**")
+        st.markdown("**" + t("Overstock (cover > {days} days)", days=thresholds.OVERSTOCK_DAYS) + "**")
         if over.empty:
             st.success(t("No overstocked SKUs."), icon=":material/check_circle:")
         else:
@@ -482,9 +482,13 @@ def _plan_columns(ccy: str) -> dict:
 def _suppliers(filters: Filters) -> None:
     lang = language()
     st.subheader(t("Supplier scorecard"))
-    st.caption(t("Purchase orders received in the period. Score = 35% quality (1 − defect rate − return rate) + "
-                 "30% on-time delivery + 20% lead time (vs quoted, and its variability) + 15% price index; "
-                 "A ≥ 90%, B ≥ 80%, C ≥ 70%, else D."))
+    weights = {part: limit_percent(weight) for part, weight in logistics.SCORE_WEIGHTS.items()}
+    # built before the caption's t(): the extractor does not see a t() nested in another's arguments
+    grades = [t("{grade} ≥ {floor}", grade=grade, floor=limit_percent(floor))
+              for grade, floor in thresholds.SUPPLIER_GRADE_FLOORS]
+    st.caption(t("Purchase orders received in the period. Score = {quality} quality (1 − defect rate − return "
+                 "rate) + {on_time} on-time delivery + {lead_time} lead time (vs quoted, and its variability) + "
+                 "{price} price index; {grades}, else D.", **weights, grades=", ".join(grades)))
     overview = cached(logistics.supplier_overview, filters.start, filters.end)
     card, trend = overview["scorecard"], overview["trend"]
     if card.empty:
@@ -519,7 +523,8 @@ def _suppliers(filters: Filters) -> None:
                      alt.Tooltip("score:Q", title=score_title, format=".1%"),
                      alt.Tooltip("grade:N", title=t("Grade"))],
         ).properties(title=t("Supplier score by quarter"), height=360)
-        grade_rules = alt.Chart(pd.DataFrame({"floor": [0.9, 0.8, 0.7], "grade": ["A", "B", "C"]})).mark_rule(
+        floors = pd.DataFrame(thresholds.SUPPLIER_GRADE_FLOORS, columns=["grade", "floor"])
+        grade_rules = alt.Chart(floors).mark_rule(
             strokeDash=[3, 3]).encode(y="floor:Q", color=alt.Color("grade:N", scale=colour_scale(GRADE_COLOURS),
                                                                     legend=None))
         st.altair_chart(chart + grade_rules, width="stretch")
@@ -532,8 +537,9 @@ def _suppliers(filters: Filters) -> None:
 def _what_if(filters: Filters) -> None:
     ccy, lang = filters.currency, language()
     st.subheader(t("Shipping what-if"))
-    st.caption(t("Based on the shipments in the filtered period, scaled to a 30.4-day month. Moved parcels are "
-                 "priced at the destination service's mean cost per shipment."))
+    st.caption(t("Based on the shipments in the filtered period, scaled to a {days}-day month. Moved parcels are "
+                 "priced at the destination service's mean cost per shipment.",
+                 days=formatting.number(logistics.DAYS_PER_MONTH, lang, 1)))
     baseline = cached(logistics.shipping_baseline, filters)
     if baseline.empty:
         empty_state(t("No shipments in this period to build a scenario on. Widen the date range in the sidebar."))
@@ -547,13 +553,14 @@ def _what_if(filters: Filters) -> None:
             carrier, min_value=-50.0, max_value=100.0, value=0.0, step=1.0, key=f"lg_rate_{carrier}") / 100
     services = list(baseline["service"])
     first, second, third = st.columns(3)
-    no_move = t("(no move)")
+    service_names = {"": t("(no move)")} | {s: label(codes.SHIPPING_SERVICES, s) for s in services}
     move_from = first.selectbox(t("Move volume from"), [""] + services, key="lg_move_from",
-                                format_func=lambda s: s or no_move)
-    move_to = second.selectbox(t("to"), [""] + services, key="lg_move_to", format_func=lambda s: s or no_move)
+                                format_func=service_names.get)
+    move_to = second.selectbox(t("to"), [""] + services, key="lg_move_to", format_func=service_names.get)
     share = third.slider(t("Share moved"), min_value=0, max_value=100, value=0, step=5, key="lg_move_share",
                          format="%d%%") / 100
     result = logistics.shipping_what_if(baseline, filters.days, changes, move_from or None, move_to or None, share)
+    result = result.assign(service=labelled(result["service"], codes.SHIPPING_SERVICES))
     before, after = result["monthly_before"].sum(), result["monthly_after"].sum()
     change = after - before
     kpi_row([

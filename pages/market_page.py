@@ -7,19 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from core import market as mk
+from core.platform import labels as codes
 from core.platform import users
 from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard, permission_message
 from ui.data import cached, clear_caches, uncached
 from ui.i18n import t
+from ui.labels import label
 from ui.sidebar import active_filters
 from ui.theme import MARKET_COLOURS, PRIMARY, SECONDARY, colour_scale
 from ui.widgets import download_csv, empty_state, money_column, percent_column
 
-BOX_LABELS = {"strengths": "Strengths", "weaknesses": "Weaknesses", "opportunities": "Opportunities",
-              "threats": "Threats", "political": "Political", "economic": "Economic", "social": "Social",
-              "technological": "Technological"}
 COMPONENT_LABELS = {"size": N_("Size"), "growth": N_("Growth"), "margin": N_("Margin"), "competition": N_("Competition"),
                     "logistics": N_("Logistics cost")}
 
@@ -186,7 +185,7 @@ def _notes(filters: Filters, username: str, can_edit: bool) -> None:
             for column, box in zip(st.columns(2), row_boxes):
                 note = by_box.get((framework, box))
                 with column.container(border=True):
-                    st.markdown(f"**{t(BOX_LABELS[box])}**")
+                    st.markdown(f"**{label(codes.MARKET_NOTE_BOXES, box)}**")
                     st.text(note.body if note is not None else "")
                     if note is not None:
                         st.caption(t("Changed by {user} on {when}", user=note.updated_by,
@@ -197,7 +196,8 @@ def _notes(filters: Filters, username: str, can_edit: bool) -> None:
     with st.form("edit_note"):
         st.markdown(t("**Edit a box**"))
         options = [(f, b) for f, boxes in mk.FRAMEWORKS.items() for b in boxes]
-        choice = st.selectbox(t("Box"), options, format_func=lambda o: f"{o[0]} · {t(BOX_LABELS[o[1]])}",
+        boxes = {o: f"{o[0]} · {label(codes.MARKET_NOTE_BOXES, o[1])}" for o in options}
+        choice = st.selectbox(t("Box"), options, format_func=boxes.get,
                               key="note_box")
         current = by_box.get(choice)
         body = st.text_area(t("Note"), value=current.body if current is not None else "", max_chars=mk.MAX_NOTE_LENGTH,

@@ -6,36 +6,32 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import payments
+from core import payments, thresholds
 from core.platform import clock, formatting
+from core.platform import labels as codes
 from core.platform.filters import Filters
+from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.fragments import guarded_fragment
 from ui.i18n import language, t
+from ui.labels import label as code_label
+from ui.labels import limit_number, limit_percent
 from ui.sidebar import active_filters
 from ui.theme import PRIMARY, SECONDARY, STATUS_COLOURS, colour_scale
 from ui.widgets import Card, download_csv, empty_state, kpi_row, money_column, percent_column
 
-METHOD_LABELS = {"card": "Card", "paypal": "PayPal", "klarna": "Klarna", "konbini": "Konbini",
-                 "cod": "Cash on delivery", "wallet": "Wallet", "marketplace": "Marketplace payout"}
-GATEWAY_LABELS = {"stripe": "Stripe", "adyen": "Adyen", "paypal": "PayPal", "cod": "COD courier", "amazon": "Amazon",
-                  "ebay": "eBay", "tiktok": "TikTok Shop"}
-STATUS_LABELS = {"ok": "OK", "warning": "Warning", "excessive": "Excessive", "ECM": "ECM", "HECM": "HECM"}
+STATUS_LABELS = {"ok": N_("OK"), "warning": N_("Warning"), "excessive": N_("Excessive"), "ECM": "ECM", "HECM": "HECM"}
 VAMP_STATUS_COLOURS = {"ok": STATUS_COLOURS["ok"], "warning": STATUS_COLOURS["warning"],
                        "excessive": STATUS_COLOURS["breach"]}
 
 
 def _method(code: str) -> str:
-    return t(METHOD_LABELS.get(code, code))
+    return code_label(codes.PAYMENT_METHODS, code)
 
 
 def _gateway(code: str) -> str:
-    return GATEWAY_LABELS.get(code, code)
-
-
-def _reason(code: str) -> str:
-    return t(code.replace("_", " ").capitalize()) if code else "—"
+    return code_label(codes.PAYMENT_GATEWAYS, code)
 
 
 def render() -> None:
@@ -128,7 +124,7 @@ def _methods(filters: Filters) -> None:
             st.altair_chart(chart, width="stretch")
     declines = cached(payments.declines_by_reason, filters)
     if not declines.empty:
-        table = declines.assign(reason=declines["reason"].map(_reason))
+        table = declines.assign(reason=declines["reason"].map(lambda r: code_label(codes.DECLINE_REASONS, r)))
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "reason": t("Decline reason"), "declines": st.column_config.NumberColumn(t("Declines"), format="%d"),
             "share": percent_column(t("Share of declines")),
@@ -270,10 +266,11 @@ def _fx_shock(filters: Filters) -> None:
         empty_state(t("No sales in this period for these filters."))
         return
     shocks = {}
+    shock_max = round(thresholds.FX_SHOCK_MAX * 100)
     columns = st.columns(4)
     for index, code in enumerate(currencies):
         with columns[index % 4]:
-            shocks[code] = st.slider(code, min_value=-20, max_value=20, value=0, step=1, format="%d%%",
+            shocks[code] = st.slider(code, min_value=-shock_max, max_value=shock_max, value=0, step=1, format="%d%%",
                                      key=f"fx_shock_{code}") / 100
     base_profit, base_margin = payments.shocked_margin(exposure["revenue"], exposure["costs"], {})
     profit, margin = payments.shocked_margin(exposure["revenue"], exposure["costs"], shocks)
@@ -290,6 +287,19 @@ def _fx_shock(filters: Filters) -> None:
 
 
 # --- disputes and refunds -----------------------------------------------------------------------------------------------
+
+
+def _scheme_rules() -> str:
+    """The Visa and Mastercard limits as core.payments applies them (>= at each)."""
+    return t("VAMP: (fraud reports + disputes) / settled card-not-present payments; excessive at ≥ {vamp} "
+             "({vamp_new} from {vamp_new_from}) once {vamp_count} are counted. Mastercard ECM: ≥ {ecm_count} "
+             "chargebacks and ≥ {ecm} of last month's transactions; HECM: ≥ {hecm_count} and ≥ {hecm}.",
+             vamp=limit_percent(thresholds.VAMP_EXCESSIVE_BEFORE_2026_04),
+             vamp_new=limit_percent(thresholds.VAMP_EXCESSIVE_FROM_2026_04),
+             vamp_new_from=formatting.date(thresholds.VAMP_NEW_LIMIT_FROM, language()),
+             vamp_count=limit_number(thresholds.VAMP_MIN_COUNT),
+             ecm_count=limit_number(thresholds.ECM_MIN_CHARGEBACKS), ecm=limit_percent(thresholds.ECM_MIN_RATIO),
+             hecm_count=limit_number(thresholds.HECM_MIN_CHARGEBACKS), hecm=limit_percent(thresholds.HECM_MIN_RATIO))
 
 
 def _disputes(filters: Filters) -> None:
@@ -331,9 +341,7 @@ def _disputes(filters: Filters) -> None:
                                                                                           format="%d"),
             "ecm_status": t("Mastercard ECM"), "chargeback_ratio": percent_column(t("Chargeback ratio")),
         })
-        st.caption(t("VAMP: (fraud reports + disputes) / settled card-not-present payments; excessive at ≥ 2.2 % "
-                     "(1.5 % from April 2026) once 1,500 are counted. Mastercard ECM: ≥ 100 chargebacks and ≥ 1.5 % "
-                     "of last month's transactions; HECM: ≥ 300 and ≥ 3 %."))
+        st.caption(_scheme_rules())
         download_csv(monitoring, "dispute_monitoring.csv", key="pay_disputes_csv")
     left, right = st.columns(2)
     with left:
@@ -341,7 +349,8 @@ def _disputes(filters: Filters) -> None:
         if reasons.empty:
             empty_state(t("No disputes raised in this period."))
         else:
-            st.dataframe(reasons.assign(reason=reasons["reason"].map(_reason)), hide_index=True, width="stretch",
+            shown = reasons.assign(reason=reasons["reason"].map(lambda r: code_label(codes.DISPUTE_REASONS, r)))
+            st.dataframe(shown, hide_index=True, width="stretch",
                          column_config={"reason": t("Dispute reason"),
                                         "disputes": st.column_config.NumberColumn(t("Disputes"), format="%d"),
                                         "amount": money_column(t("Amount ({currency})", currency=ccy), ccy)})
@@ -350,7 +359,8 @@ def _disputes(filters: Filters) -> None:
         if refunds.empty:
             empty_state(t("No refunds on returns in this period."))
         else:
-            st.dataframe(refunds.assign(reason=refunds["reason"].map(_reason)), hide_index=True, width="stretch",
+            shown = refunds.assign(reason=refunds["reason"].map(lambda r: code_label(codes.RETURN_REASONS, r)))
+            st.dataframe(shown, hide_index=True, width="stretch",
                          column_config={"reason": t("Refund reason"),
                                         "returns": st.column_config.NumberColumn(t("Returns"), format="%d"),
                                         "refunds": money_column(t("Refunds ({currency})", currency=ccy), ccy)})

@@ -7,12 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from core import product_selection as ps
+from core import thresholds
+from core.platform import labels as codes
 from core.platform import users
 from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.fragments import guarded_fragment
 from ui.i18n import t
+from ui.labels import label, labelled, limit_number, limit_percent
 from ui.sidebar import active_filters
 from ui.theme import PRIMARY, SECONDARY, STATUS_COLOURS
 from ui.widgets import download_csv, empty_state, money_column, percent_column
@@ -61,6 +64,7 @@ def _ranking(table: pd.DataFrame, can_edit: bool, currency: str) -> None:
         ranked = ps.rank(table, weights)
         st.caption(t("Top three now: {skus}", skus=", ".join(ranked["sku"].head(3))))
         shown = ranked[["rank", "sku", "name", "status", "category", "opportunity", *ps.SUBSCORES, "margin_pct"]]
+        shown = shown.assign(status=labelled(shown["status"], codes.PRODUCT_STATUSES))
         config = {"rank": t("Rank"), "sku": "SKU", "name": t("Product"), "status": t("Status"),
                   "category": t("Category"),
                   "opportunity": st.column_config.ProgressColumn(t("Opportunity"), min_value=0, max_value=100,
@@ -72,7 +76,7 @@ def _ranking(table: pd.DataFrame, can_edit: bool, currency: str) -> None:
             st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key="ranking_table")
             download_csv(shown, "opportunity_ranking.csv", key="dl_ranking")
         with tab_candidates:
-            compare = shown[shown["status"].isin(["candidate", "active"])].head(50)
+            compare = shown[ranked["status"].isin(["candidate", "active"])].head(50)
             st.dataframe(compare, hide_index=True, width="stretch", column_config=config)
             download_csv(compare, "candidates_vs_products.csv", key="dl_candidates")
         _blue_ocean(ranked)
@@ -82,13 +86,15 @@ def _ranking(table: pd.DataFrame, can_edit: bool, currency: str) -> None:
 
 def _blue_ocean(ranked: pd.DataFrame) -> None:
     data = ranked.head(150)[["sku", "name", "status", "demand", "competition", "margin", "opportunity"]]
+    data = data.assign(status=labelled(data["status"], codes.PRODUCT_STATUSES))
+    statuses = [label(codes.PRODUCT_STATUSES, s) for s in ("active", "candidate", "discontinued")]
     chart = alt.Chart(data).mark_circle(opacity=0.7).encode(
         x=alt.X("competition:Q", title=t("Competition score (100 = little competition)"),
                 scale=alt.Scale(domain=[0, 100])),
         y=alt.Y("demand:Q", title=t("Demand score (0-100)"), scale=alt.Scale(domain=[0, 100])),
         size=alt.Size("margin:Q", title=t("Margin score"), scale=alt.Scale(range=[20, 400])),
         color=alt.Color("status:N", title=t("Status"), scale=alt.Scale(
-            domain=["active", "candidate", "discontinued"], range=[PRIMARY, SECONDARY, "#999999"])),
+            domain=statuses, range=[PRIMARY, SECONDARY, "#999999"])),
         tooltip=[alt.Tooltip("sku:N", title="SKU"), alt.Tooltip("name:N", title=t("Product")),
                  alt.Tooltip("demand:Q", title=t("Demand"), format=".0f"),
                  alt.Tooltip("competition:Q", title=t("Competition"), format=".0f"),
@@ -100,8 +106,10 @@ def _blue_ocean(ranked: pd.DataFrame) -> None:
 
 def _lifecycle(table: pd.DataFrame) -> None:
     st.subheader(t("Lifecycle stages"))
-    st.caption(t("Introduction: on sale under 6 months. Otherwise the last 3 full months against the 3 before: "
-                 "+15 % or more growth, −15 % or less decline, maturity in between."))
+    growth = limit_percent(thresholds.LIFECYCLE_GROWTH_MIN)
+    st.caption(t("Introduction: on sale under {months} months. Otherwise the last 3 full months against the 3 "
+                 "before: +{growth} or more growth, −{growth} or less decline, maturity in between.",
+                 months=thresholds.LIFECYCLE_INTRODUCTION_MONTHS, growth=growth))
     selling = table[table["status"] != "candidate"]
     counts = selling["lifecycle"].value_counts().reindex(ps.LIFECYCLE_STAGES, fill_value=0).reset_index()
     counts.columns = ["stage", "skus"]
@@ -137,8 +145,11 @@ def _abc(table: pd.DataFrame, currency: str) -> None:
         return
     selling["cumulative"] = selling["revenue"].cumsum() / selling["revenue"].sum()
     selling["position"] = selling.index + 1
-    st.caption(t("A = SKUs making the top 80 % of revenue, B = the next 15 %, C = the last 5 %. {a} A, {b} B, "
-                 "{c} C.", a=int((selling["abc"] == "A").sum()), b=int((selling["abc"] == "B").sum()),
+    st.caption(t("A = SKUs making the top {a_share} of revenue, B = the next {b_share}, C = the last {c_share}. "
+                 "{a} A, {b} B, {c} C.", a_share=limit_percent(thresholds.ABC_A_SHARE),
+                 b_share=limit_percent(round(thresholds.ABC_B_SHARE - thresholds.ABC_A_SHARE, 6)),
+                 c_share=limit_percent(round(1 - thresholds.ABC_B_SHARE, 6)),
+                 a=int((selling["abc"] == "A").sum()), b=int((selling["abc"] == "B").sum()),
                  c=int((selling["abc"] == "C").sum())))
     revenue_title = t("Net revenue ({currency})", currency=currency)
     base = alt.Chart(selling).encode(x=alt.X("position:Q", title=t("SKUs ranked by revenue")))
@@ -168,7 +179,9 @@ def _returns(table: pd.DataFrame, currency: str) -> None:
         return
     flagged = int(selling["high_returns"].sum())
     if flagged:
-        st.warning(t("{count} SKUs return at least 1.5 × their category's rate (and at least 5 %).", count=flagged),
+        st.warning(t("{count} SKUs return at least {factor} × their category's rate (and at least {floor}).",
+                     count=flagged, factor=limit_number(thresholds.HIGH_RETURN_CATEGORY_FACTOR),
+                     floor=limit_percent(thresholds.HIGH_RETURN_RATE_FLOOR)),
                    icon=":material/assignment_return:")
     shown = selling[["sku", "name", "units", "repurchase_rate", "rating", "reviews", "return_rate", "high_returns"]
                     ].sort_values(["high_returns", "return_rate"], ascending=False)

@@ -11,17 +11,19 @@ import streamlit as st
 
 from core import fraud, risk, thresholds
 from core.platform import clock, formatting, users
+from core.platform import labels as codes
 from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached, clear_caches, uncached
 from ui.i18n import language, t
+from ui.labels import labelled, limit_number, limit_percent
 from ui.sidebar import active_filters
 from ui.theme import MARKET_COLOURS, PRIMARY, RISK_BAND_COLOURS, STATUS_COLOURS, colour_scale
 from ui.widgets import Card, download_csv, empty_state, kpi_row, money_column, percent_column
 
 METRIC_LABELS = {
-    "order_defect_rate": N_("Order defect rate (60 days)"),
+    "order_defect_rate": N_("Order defect rate ({days} days)"),
     "late_shipment_rate": N_("Late shipment rate"),
     "cancel_rate": N_("Pre-fulfilment cancel rate"),
     "valid_tracking_rate": N_("Valid tracking rate"),
@@ -35,10 +37,10 @@ CATEGORY_LABELS = {"market": N_("Market"), "operational": N_("Operational"), "fi
                    "legal_compliance": N_("Legal & compliance"), "supply_chain": N_("Supply chain")}
 RISK_STATUS_LABELS = {"open": N_("Open"), "mitigating": N_("Mitigating"), "closed": N_("Closed")}
 BAND_LABELS = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High"), "critical": N_("Critical")}
-RULE_LABELS = {"velocity": N_("Velocity (5+ attempts per card, IP or customer in an hour)"),
+RULE_LABELS = {"velocity": N_("Velocity ({attempts}+ attempts per card, IP or customer in {minutes} minutes)"),
                "country_mismatch": N_("Card, IP and shipping countries differ"),
-               "duplicate": N_("Duplicate charge within 24 hours"),
-               "high_value_first": N_("High-value first order (USD 250+)"),
+               "duplicate": N_("Duplicate charge within {hours} hours"),
+               "high_value_first": N_("High-value first order (USD {usd}+)"),
                "decline_then_success": N_("Success right after a decline")}
 RULE_SHORT = {"velocity": N_("Velocity"), "country_mismatch": N_("Country mismatch"), "duplicate": N_("Duplicate"),
               "high_value_first": N_("High-value first order"), "decline_then_success": N_("Decline then success")}
@@ -58,9 +60,9 @@ def render() -> None:
     filters, today = active_filters(), clock.today()
     can_edit = users.role_allows(user.role, "manager")
     st.title(t("Risk"))
-    st.caption(t("{start} – {end}. Amounts in {currency}. Early warning at 80 % of each limit.",
+    st.caption(t("{start} – {end}. Amounts in {currency}. Early warning at {share} of each limit.",
                  start=formatting.date(filters.start, language()), end=formatting.date(filters.end, language()),
-                 currency=filters.currency))
+                 currency=filters.currency, share=limit_percent(thresholds.EARLY_WARNING_SHARE)))
     _flash()
     with st.spinner(t("Loading figures…")):
         _threshold_watch(filters)
@@ -127,12 +129,12 @@ def _threshold_watch(filters: Filters) -> None:
                       "range or clear the market and channel filters in the sidebar."))
         return
     watch = watch.assign(
-        label=[t(METRIC_LABELS[m]) for m in watch["metric"]],
+        label=[t(METRIC_LABELS[m], days=thresholds.ODR_WINDOW_DAYS) for m in watch["metric"]],
         used=[_utilisation(r) for _, r in watch.iterrows()],
         state=[_status_text(s) for s in watch["status"]],
-        rule=[t("at most {limit}", limit=formatting.percent(v, language(), 1)) if d == "max"
-              else t("at least {limit}", limit=formatting.percent(v, language(), 1))
-              for v, d in zip(watch["limit"], watch["direction"])],
+        # thresholds.band: a ceiling is breached at the limit itself, a floor only below it
+        rule=[t("below {limit}", limit=limit_percent(v)) if d == "max"
+              else t("at least {limit}", limit=limit_percent(v)) for v, d in zip(watch["limit"], watch["direction"])],
     )
     left, right = st.columns([3, 2])
     with left:
@@ -198,7 +200,8 @@ def _register(username: str, can_edit: bool) -> None:
                     "title": t("Risk"), "category": t("Risk category"),
                     "likelihood": st.column_config.NumberColumn(t("Likelihood (1-5)"), format="%d"),
                     "impact": st.column_config.NumberColumn(t("Impact (1-5)"), format="%d"),
-                    "score": st.column_config.ProgressColumn(t("Score (L × I)"), min_value=0, max_value=25,
+                    "score": st.column_config.ProgressColumn(t("Score (L × I)"), min_value=0,
+                                                             max_value=thresholds.RISK_BANDS[-1][1],
                                                              format="%d"),
                     "band": t("Band"), "owner": t("Owner"), "status": t("Status"),
                     "review_on": st.column_config.DateColumn(t("Review date"), format="YYYY-MM-DD"),
@@ -224,8 +227,17 @@ def _heat_map(cells: pd.DataFrame) -> None:
     st.subheader(t("Heat map"))
     _chart("heat_map", cells)
     total = int(cells["risks"].sum())
-    st.caption(t("{count} risks not closed. Score = likelihood × impact: 1-4 low, 5-9 medium, 10-15 high, "
-                 "16-25 critical.", count=total))
+    # built before the caption's t(): the extractor does not see a t() nested in another's arguments
+    bands = [t("{low}–{high} {band}", low=low, high=high, band=t(BAND_LABELS[name]).lower())
+             for name, low, high in _band_ranges()]
+    st.caption(t("{count} risks not closed. Score = likelihood × impact: {bands}.", count=total,
+                 bands=", ".join(bands)))
+
+
+def _band_ranges() -> list[tuple[str, int, int]]:
+    """(band, lowest score, highest score) from thresholds.RISK_BANDS' inclusive upper edges."""
+    lows = [1] + [upper + 1 for _, upper in thresholds.RISK_BANDS[:-1]]
+    return [(name, low, upper) for (name, upper), low in zip(thresholds.RISK_BANDS, lows)]
 
 
 def _heat_map_chart(cells: pd.DataFrame) -> alt.LayerChart:
@@ -366,7 +378,7 @@ def _fraud(filters: Filters) -> None:
              help=t("Payments scoring {score} or more on the fraud rules.", score=thresholds.FRAUD_SUSPICIOUS_SCORE)),
         Card(t("Suspicious amount (USD)"), formatting.money(amount, "USD", language(), compact=True)),
     ])
-    signals = signals.assign(rule_label=[t(RULE_LABELS[r]) for r in signals["rule"]])
+    signals = signals.assign(rule_label=[_rule_label(r) for r in signals["rule"]])
     left, right = st.columns([3, 2])
     with left:
         st.dataframe(signals[["rule_label", "points", "payments", "suspicious"]], hide_index=True, width="stretch",
@@ -375,8 +387,10 @@ def _fraud(filters: Filters) -> None:
                                     "payments": st.column_config.NumberColumn(t("Payments flagged"), format="%d"),
                                     "suspicious": st.column_config.NumberColumn(t("Of which suspicious"),
                                                                                 format="%d")})
-        st.caption(t("Score = sum of the points of the rules that fire (country mismatch: 15 per extra country), "
-                     "capped at 100; {score}+ is suspicious.", score=thresholds.FRAUD_SUSPICIOUS_SCORE))
+        st.caption(t("Score = sum of the points of the rules that fire (country mismatch: {points} per extra "
+                     "country), capped at {cap}; {score}+ is suspicious.",
+                     points=fraud.RULE_POINTS["country_mismatch"], cap=fraud.MAX_SCORE,
+                     score=thresholds.FRAUD_SUSPICIOUS_SCORE))
     with right:
         _chart("signals", signals[["rule_label", "payments", "suspicious"]])
     table = cached(fraud.suspicious_payments, filters)
@@ -384,17 +398,25 @@ def _fraud(filters: Filters) -> None:
     if table.empty:
         empty_state(t("No suspicious payments in this period for these filters."))
         return
-    table = table.assign(reasons=[", ".join(t(RULE_SHORT[r]) for r in codes.split(",") if r)
-                                  for codes in table["reasons"]])
+    table = table.assign(reasons=[", ".join(t(RULE_SHORT[r]) for r in fired.split(",") if r)
+                                  for fired in table["reasons"]],
+                         channel=labelled(table["channel"], codes.SALES_CHANNELS),
+                         method=labelled(table["method"], codes.PAYMENT_METHODS),
+                         status=labelled(table["status"], codes.PAYMENT_STATUSES))
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "attempted_at": st.column_config.DatetimeColumn(t("Attempted (UTC)"), format="YYYY-MM-DD HH:mm"),
         "payment_ref": t("Payment"), "market_code": t("Market"), "channel": t("Channel"), "method": t("Method"),
         "status": t("Status"), "amount_usd": money_column(t("Amount (USD)"), "USD"),
         "card_country": t("Card country"), "ip_country": t("IP country"),
-        "score": st.column_config.ProgressColumn(t("Score"), min_value=0, max_value=100, format="%d"),
+        "score": st.column_config.ProgressColumn(t("Score"), min_value=0, max_value=fraud.MAX_SCORE, format="%d"),
         "reasons": t("Reasons"),
     })
     download_csv(table, "suspicious_payments.csv", key="suspicious_csv")
+
+
+def _rule_label(rule: str) -> str:
+    return t(RULE_LABELS[rule], attempts=thresholds.FRAUD_VELOCITY_ATTEMPTS, minutes=fraud.VELOCITY_WINDOW_S // 60,
+             hours=fraud.DUPLICATE_WINDOW_S // 3600, usd=limit_number(thresholds.FRAUD_HIGH_VALUE_FIRST_ORDER_USD))
 
 
 def _signals_chart(signals: pd.DataFrame) -> alt.Chart:
@@ -427,39 +449,48 @@ def _account_health(filters: Filters) -> None:
         hide_index=True, width="stretch",
         column_config={
             "channel": t("Channel"),
-            "orders_60d": st.column_config.NumberColumn(t("Orders (60 days)"), format="%d"),
-            "order_defect_rate": percent_column(t("Order defect rate (< 1 %)")),
+            "orders_60d": st.column_config.NumberColumn(t("Orders ({days} days)", days=thresholds.ODR_WINDOW_DAYS),
+                                                        format="%d"),
+            # the signs are thresholds.band's: a ceiling is breached at the limit, a floor below it
+            "order_defect_rate": percent_column(t("Order defect rate (< {limit})",
+                                                  limit=limit_percent(thresholds.ORDER_DEFECT_RATE_MAX))),
             "order_defect_rate_status": " ",
             "negative_feedback": st.column_config.NumberColumn(t("Negative feedback"), format="%d"),
             "a_to_z_claims": st.column_config.NumberColumn(t("A-to-z claims"), format="%d"),
             "chargebacks": st.column_config.NumberColumn(t("Chargebacks"), format="%d"),
-            "late_shipment_rate": percent_column(t("Late shipment (< 4 %)")),
+            "late_shipment_rate": percent_column(t("Late shipment (< {limit})",
+                                                   limit=limit_percent(thresholds.LATE_SHIPMENT_RATE_MAX))),
             "late_shipment_rate_status": " ",
-            "cancel_rate": percent_column(t("Pre-fulfilment cancel (< 2.5 %)")),
+            "cancel_rate": percent_column(t("Pre-fulfilment cancel (< {limit})",
+                                            limit=limit_percent(thresholds.PRE_FULFILMENT_CANCEL_RATE_MAX))),
             "cancel_rate_status": " ",
-            "valid_tracking_rate": percent_column(t("Valid tracking (> 95 %)")),
+            "valid_tracking_rate": percent_column(t("Valid tracking (≥ {limit})",
+                                                    limit=limit_percent(thresholds.VALID_TRACKING_RATE_MIN))),
             "valid_tracking_rate_status": " ",
-            "on_time_rate": percent_column(t("On-time delivery (≥ 97 %)")),
+            "on_time_rate": percent_column(t("On-time delivery (≥ {limit})",
+                                             limit=limit_percent(thresholds.ON_TIME_DELIVERY_TARGET))),
             "on_time_rate_status": " ",
         },
     )
-    st.caption(t("Order defect rate over the 60 days to {end}: orders with negative feedback (rated 1-2), an "
+    st.caption(t("Order defect rate over the {days} days to {end}: orders with negative feedback (rated 1-2), an "
                  "A-to-z claim (item-not-received ticket on a lost or returned parcel) or a chargeback / orders. "
-                 "The other rates cover the selected period.", end=formatting.date(filters.end, language())))
+                 "The other rates cover the selected period.", days=thresholds.ODR_WINDOW_DAYS,
+                 end=formatting.date(filters.end, language())))
 
 
 # --- concentration ----------------------------------------------------------------------------------------------
 
 
-HHI_HELP = (N_("Herfindahl-Hirschman index: sum of squared percentage shares (0-10,000). "
-            "Below 1,500 unconcentrated, 1,500-2,500 moderate, above 2,500 high."))
+HHI_HELP = N_("Herfindahl-Hirschman index: sum of squared percentage shares (0-10,000). "
+              "Below {moderate} unconcentrated, {moderate}-{high} moderate, above {high} high.")
 
 
 def _hhi_card(label: str, frame: pd.DataFrame, amount: str) -> Card:
     index = risk.hhi(frame[amount]) if not frame.empty else None
     shown = "–" if index is None else t("{index} ({band})", index=formatting.number(index, language()),
                                         band=t(HHI_LABELS[risk.hhi_band(index)]))
-    return Card(label, shown, help=t(HHI_HELP))
+    return Card(label, shown, help=t(HHI_HELP, moderate=limit_number(thresholds.HHI_MODERATE),
+                                     high=limit_number(thresholds.HHI_HIGH)))
 
 
 def _concentration(filters: Filters) -> None:

@@ -15,12 +15,14 @@ import streamlit as st
 
 from core import what_if
 from core.platform import clock, formatting
+from core.platform import labels as codes
 from core.platform.i18n import N_
 from core.platform.users import PermissionDenied
 from ui.auth import guard, signed_in_username
 from ui.data import cached, uncached
 from ui.fragments import guarded_fragment
 from ui.i18n import language, t
+from ui.labels import label
 from ui.theme import MARKET_COLOURS, PRIMARY, SECONDARY, STATUS_COLOURS
 from ui.widgets import Card, empty_state, kpi_row, money_column, points_delta, relative_delta
 
@@ -133,9 +135,11 @@ def _sku_simulator(row: pd.DataFrame, routes: pd.DataFrame, estimates: dict, pro
     with c3:
         services = list(routes["service"]) if not routes.empty else [str(first["service"])]
         route_names = dict(zip(routes["service"], routes["route"])) if not routes.empty else {}
+        service_names = {s: label(codes.SHIPPING_SERVICES, s) + (f" ({label(codes.ROUTES, route_names[s])})"
+                                                                 if route_names.get(s) else "") for s in services}
         service = st.selectbox(t("Shipping service"), services, key=f"wi_service_{suffix}",
                                index=services.index(first["service"]) if first["service"] in services else 0,
-                               format_func=lambda s: f"{s} ({route_names.get(s, '')})" if route_names.get(s) else s)
+                               format_func=service_names.get)
         freight_change = _pct(t("Carrier rate change"), f"wi_freight_{suffix}", 0.0, -50.0, 50.0, 1.0)
         override = st.toggle(t("Override the duty rate"), key=f"wi_duty_on_{suffix}")
         duty_rate = None

@@ -8,6 +8,7 @@ import pytest
 
 from core import landed_cost, logistics
 from core.platform import clock, formatting
+from core.platform.labels import SHIPPING_SERVICES
 from core.platform.db import get_engine, unit_of_work
 from core.platform.filters import Filters, default_range
 from tests.apptest_support import AppTest, app_as, open_page
@@ -50,9 +51,9 @@ def test_parcel_calculator_shows_the_cheapest_landed_cost(seeded_url):
         quotes = landed_cost.parcel_quotes(s, "DE", clock.today(), 1, 50.0, 0.4, (30.0, 20.0, 10.0),
                                            _first_category(seeded_url), "DDP", "USD")
     assert _metric(at, "Cheapest landed cost per unit") == formatting.money(quotes.loc[0, "per_unit"], "USD")
-    assert _metric(at, "Cheapest service") == quotes.loc[0, "service"]
-    services = at.dataframe[0].value["service"].tolist()
-    assert services == quotes["service"].tolist() and len(services) >= 3  # every direct service, ranked
+    assert _metric(at, "Cheapest service") == SHIPPING_SERVICES[quotes.loc[0, "service"]]
+    services = at.dataframe[0].value["service"].tolist()  # shown by label, e.g. "DHL Express" for dhl_express
+    assert services == [SHIPPING_SERVICES[s] for s in quotes["service"]] and len(services) >= 3  # every direct one
 
 
 def test_a_heavier_parcel_costs_more_and_ddu_drops_the_surcharge():
