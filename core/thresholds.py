@@ -90,3 +90,19 @@ HIGH_RETURN_RATE_FLOOR, HIGH_RETURN_CATEGORY_FACTOR, HIGH_RETURN_MIN_UNITS = 0.0
 
 # Payments what-if (issue 7): the FX shock sliders move a currency at most this far either way.
 FX_SHOCK_MAX = 0.20
+
+# --- sign-in throttle (issue 15; core.platform.login_throttle) ------------------------------------------------
+# OWASP ASVS 4.0.3 V2.2.1: no more than 100 failed attempts per hour on one account. Our own rules stay well
+# under it (an attacker who retries the moment each wait ends gets fewer than 80 an hour, tests/test_auth.py)
+# and lock a guessing client first, so a lone anonymous visitor never locks an account for everyone.
+SIGN_IN_CLIENT_WINDOW_MINUTES = 15  # a client's failures count this long; its own success forgives them
+SIGN_IN_CLIENT_FREE_FAILURES = 3  # failures a client may make before it has to wait
+SIGN_IN_CLIENT_LOCK_FAILURES = 10  # failures within the window that lock the client ...
+SIGN_IN_CLIENT_LOCK_MINUTES = 15  # ... for this long after its last failure
+SIGN_IN_ACCOUNT_WINDOW_MINUTES = 60  # an account's failures (from every client) count this long
+SIGN_IN_ACCOUNT_FREE_FAILURES = 10  # failures on one account before every client has to wait
+SIGN_IN_ACCOUNT_LOCK_FAILURES = 50  # failures within the window that lock the account for every client ...
+SIGN_IN_ACCOUNT_LOCK_MINUTES = 5  # ... capped short: many clients guessing together keep its owner out briefly
+SIGN_IN_DELAY_FIRST_SECONDS = 2  # the first wait; it doubles with each further failure ...
+SIGN_IN_DELAY_MAX_SECONDS = 60  # ... up to this
+SIGN_IN_RECENT_HOURS = 24  # the Users page lists the failures of this many hours
