@@ -10,11 +10,13 @@ import streamlit as st
 
 from core import overview
 from core.platform import clock, formatting
+from core.platform import labels as codes
 from core.platform.filters import Filters
 from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.i18n import language, t
+from ui.labels import label, limit_percent
 from ui.sidebar import active_filters
 from ui.theme import PRIMARY, SECONDARY
 from ui.widgets import Card, empty_state, kpi_row, points_delta, relative_delta
@@ -155,9 +157,10 @@ def _alerts(filters: Filters, today: dt.date) -> None:
     lang = language()
     stock = [a for a in found if a.metric == "stock_cover"]
     for alert in [a for a in found if a.metric != "stock_cover"]:
-        label = t(ALERT_LABELS[alert.metric], scope=alert.scope)
-        text = t("{label}: {value} (limit {limit})", label=label,
-                 value=formatting.percent(alert.value, lang, 2), limit=formatting.percent(alert.limit, lang, 1))
+        # late shipment is watched per sales channel (a code); on-time delivery per carrier (a name)
+        scope = label(codes.SALES_CHANNELS, alert.scope) if alert.metric == "late_shipment_rate" else alert.scope
+        text = t("{label}: {value} (limit {limit})", label=t(ALERT_LABELS[alert.metric], scope=scope),
+                 value=formatting.percent(alert.value, lang, 2), limit=limit_percent(alert.limit))
         (st.error if alert.status == "breach" else st.warning)(text, icon=":material/warning:")
     if stock:
         st.error(t("{count} SKUs will run out before a reorder placed today arrives (cover < supplier lead "

@@ -438,7 +438,7 @@ def _account_health(filters: Filters) -> None:
     if health.empty:
         empty_state(t("No orders or shipments in this period for these filters."))
         return
-    shown = health.copy()
+    shown = health.assign(channel=labelled(health["channel"], codes.SALES_CHANNELS))
     for metric, *_ in risk.HEALTH_LIMITS:
         shown[f"{metric}_status"] = [_status_text(s) for s in shown[f"{metric}_status"]]
     st.dataframe(
