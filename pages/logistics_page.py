@@ -20,6 +20,7 @@ from ui.fragments import guarded_fragment
 from ui.i18n import language, t
 from ui.labels import format_func, label, labelled, limit_percent
 from ui.sidebar import active_filters
+from ui.text import plain
 from ui.theme import CARRIER_COLOURS, GRADE_COLOURS, PRIMARY, SECONDARY, STATUS_COLOURS, colour_scale
 from ui.widgets import Card, download_csv, empty_state, kpi_row, money_column, percent_column
 
@@ -271,7 +272,7 @@ def _delivery(filters: Filters) -> None:
     below = carriers[carriers["on_time_rate"] < target]["carrier"].tolist()
     if below:
         st.warning(t("Below the {target} on-time target: {carriers}", target=formatting.percent(target, lang, 0),
-                     carriers=", ".join(below)), icon=":material/warning:")
+                     carriers=plain(", ".join(below))), icon=":material/warning:")  # names from imports
     left, right = st.columns(2)
     with left:
         rate_title = t("On-time rate")

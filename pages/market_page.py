@@ -16,6 +16,7 @@ from ui.data import cached, clear_caches, uncached
 from ui.i18n import t
 from ui.labels import label
 from ui.sidebar import active_filters
+from ui.text import plain
 from ui.theme import MARKET_COLOURS, PRIMARY, SECONDARY, colour_scale
 from ui.widgets import download_csv, empty_state, money_column, percent_column
 
@@ -188,7 +189,7 @@ def _notes(filters: Filters, username: str, can_edit: bool) -> None:
                     st.markdown(f"**{label(codes.MARKET_NOTE_BOXES, box)}**")
                     st.text(note.body if note is not None else "")
                     if note is not None:
-                        st.caption(t("Changed by {user} on {when}", user=note.updated_by,
+                        st.caption(t("Changed by {user} on {when}", user=plain(note.updated_by),
                                      when=pd.Timestamp(note.updated_at).strftime("%Y-%m-%d %H:%M")))
     if not can_edit:
         st.caption(t("Managers can edit these notes."))

@@ -17,6 +17,7 @@ from ui.fragments import guarded_fragment
 from ui.i18n import t
 from ui.labels import label, labelled, limit_number, limit_percent
 from ui.sidebar import active_filters
+from ui.text import plain
 from ui.theme import PRIMARY, SECONDARY, STATUS_COLOURS
 from ui.widgets import download_csv, empty_state, money_column, percent_column
 
@@ -62,7 +63,7 @@ def _ranking(table: pd.DataFrame, can_edit: bool, currency: str) -> None:
             st.caption(t("Weights (managers can change them): {weights}", weights=", ".join(
                 f"{t(SUBSCORE_LABELS[k])} {v}" for k, v in weights.items())))
         ranked = ps.rank(table, weights)
-        st.caption(t("Top three now: {skus}", skus=", ".join(ranked["sku"].head(3))))
+        st.caption(t("Top three now: {skus}", skus=plain(", ".join(ranked["sku"].head(3)))))
         shown = ranked[["rank", "sku", "name", "status", "category", "opportunity", *ps.SUBSCORES, "margin_pct"]]
         shown = shown.assign(status=labelled(shown["status"], codes.PRODUCT_STATUSES))
         config = {"rank": t("Rank"), "sku": "SKU", "name": t("Product"), "status": t("Status"),

@@ -19,6 +19,7 @@ from ui.data import cached, clear_caches, uncached
 from ui.i18n import language, t
 from ui.labels import labelled, limit_number, limit_percent
 from ui.sidebar import active_filters
+from ui.text import plain
 from ui.theme import MARKET_COLOURS, PRIMARY, RISK_BAND_COLOURS, STATUS_COLOURS, colour_scale
 from ui.widgets import Card, download_csv, empty_state, kpi_row, money_column, percent_column
 
@@ -321,7 +322,7 @@ def _write(action, success: str) -> None:
         st.error(t("Only managers can change the risk register and the compliance checklist."))
         return
     except (risk.InvalidRiskInput, ValueError) as error:
-        st.error(t("Not saved: {reason}", reason=str(error)))
+        st.error(t("Not saved: {reason}", reason=plain(error)))  # a ValueError may quote what was typed
         return
     clear_caches()
     st.session_state["risk_flash"] = success

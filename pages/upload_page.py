@@ -1,13 +1,12 @@
 """CSV upload: analyse any export without code, and import the kinds the dashboard knows (staff).
 
 Uploaded text is never rendered as markdown or HTML: cells, column names and file names reach the
-screen through st.dataframe, st.text, st.code, widget options, or messages escaped by `_plain`.
+screen through st.dataframe, st.text, st.code, widget options, or messages escaped by `ui.text.plain`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 
 import altair as alt
 import pandas as pd
@@ -32,6 +31,7 @@ from core.platform.users import PermissionDenied
 from ui.auth import guard, permission_message
 from ui.data import clear_caches, uncached
 from ui.i18n import t
+from ui.text import plain
 from ui.theme import CHANNEL_COLOURS, MARKET_COLOURS, PRIMARY, colour_scale
 from ui.widgets import download_csv, empty_state
 
@@ -39,16 +39,10 @@ LARGE_FILE_BYTES = 5 * 1024 * 1024  # above this the parse shows a progress bar
 CHART_CATEGORIES = 30
 NONE = "—"
 BATCH_STATUS_LABELS = {"applied": N_("Applied"), "undone": N_("Undone")}
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
-
-
-def _plain(text: str) -> str:
-    """Escape markdown so a message quoting uploaded text shows it literally."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def _message(error) -> str:
-    return _plain(t(error.template, **error.values))
+    return plain(t(error.template, **error.values))
 
 
 def render() -> None:
@@ -83,8 +77,8 @@ def render() -> None:
 def _read(uploaded, limit_mb: int):
     name = uploaded.name
     if uploaded.size > limit_mb * 1024 * 1024:
-        st.error(_plain(t("{file} is {size} MB; the maximum upload is {limit} MB.", file=name,
-                          size=round(uploaded.size / 1024 / 1024, 1), limit=limit_mb)))
+        st.error(plain(t("{file} is {size} MB; the maximum upload is {limit} MB.", file=name,
+                         size=round(uploaded.size / 1024 / 1024, 1), limit=limit_mb)))
         return None, None
     data = uploaded.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
@@ -187,7 +181,7 @@ def _view_builder(parsed) -> None:
         view = imports.build_view(frame, spec)
     except ViewError as exc:
         values = {name: t(value) if name == "measure" else value for name, value in exc.values.items()}
-        st.warning(_plain(t(exc.template, **values)))
+        st.warning(plain(t(exc.template, **values)))
         return
     label = _measure_title(spec)
     # the view's measure column keeps its English key (download, chart); only its heading is translated
@@ -305,7 +299,7 @@ def _import(parsed, data: bytes, username: str) -> None:
                 continue
             current = base.mapping.get(field)
             options = [NONE, *columns]
-            chosen = st.selectbox(_plain(field), options, index=options.index(current) if current in options else 0,
+            chosen = st.selectbox(plain(field), options, index=options.index(current) if current in options else 0,
                                   key=f"map_{digest}_{kind}_{field}")
             overrides[field] = None if chosen == NONE else chosen
     recognition = imports.map_columns(export, columns, overrides)
@@ -328,7 +322,7 @@ def _import(parsed, data: bytes, username: str) -> None:
     skip = st.checkbox(t("Skip rows for markets we do not sell in (counted as skipped)"), key="import_skip")
     missing = [m for m in recognition.missing_required if m not in defaults]
     if missing:
-        st.warning(_plain(t("Required fields without a column: {fields}.", fields=", ".join(missing))))
+        st.warning(plain(t("Required fields without a column: {fields}.", fields=", ".join(missing))))
     if st.button(t("Import {rows} rows", rows=f"{len(parsed.frame):,}"), key="import_go", type="primary",
                  disabled=bool(missing)):
         options = ImportOptions(kind=kind, mapping=overrides, defaults=defaults, skip_unknown_markets=skip)
@@ -338,7 +332,7 @@ def _import(parsed, data: bytes, username: str) -> None:
                 result = uncached(imports.import_file, username, parsed.file_name, data, options,
                                   dialect=parsed.dialect)
         except (UploadError, PermissionDenied) as exc:
-            st.error(_message(exc) if isinstance(exc, UploadError) else _plain(permission_message(exc)),
+            st.error(_message(exc) if isinstance(exc, UploadError) else plain(permission_message(exc)),
                      icon=":material/error:")
             return
         clear_caches()
@@ -346,9 +340,9 @@ def _import(parsed, data: bytes, username: str) -> None:
                      batch=result.batch_id, inserted=f"{result.inserted:,}", updated=f"{result.updated:,}",
                      skipped=f"{result.skipped:,}"), icon=":material/check_circle:")
         if result.unknown_sku_lines:
-            st.warning(_plain(t("{count} line items have a SKU the catalogue does not know, or none ({skus}): their "
-                                "orders were imported without them, so they add no units or product cost.",
-                                count=result.unknown_sku_lines, skus=", ".join(result.unknown_skus) or NONE)))
+            st.warning(plain(t("{count} line items have a SKU the catalogue does not know, or none ({skus}): their "
+                               "orders were imported without them, so they add no units or product cost.",
+                               count=result.unknown_sku_lines, skus=", ".join(result.unknown_skus) or NONE)))
         if result.pending_orders:
             st.info(t("{count} Amazon orders are still Pending (payment not authorised, no price yet) and were left "
                       "out: import a later report once Amazon has priced them.", count=result.pending_orders),
@@ -377,7 +371,7 @@ def _history(username: str) -> None:
         try:
             result = uncached(imports.undo_import, username, int(batch))
         except (UndoRefused, PermissionDenied) as exc:
-            st.error(_message(exc) if isinstance(exc, UndoRefused) else _plain(permission_message(exc)),
+            st.error(_message(exc) if isinstance(exc, UndoRefused) else plain(permission_message(exc)),
                      icon=":material/error:")
             return
         clear_caches()
