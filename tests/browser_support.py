@@ -50,6 +50,11 @@ APP_RUNNING = (
 NAV_LINKS = "[data-testid=stSidebarNav] a"
 NAV_LABEL_IN_LINK = "span[label] [data-testid=stMarkdownContainer]"
 NAV_LINK_LABELS = f"{NAV_LINKS} {NAV_LABEL_IN_LINK}"
+# While a rerun is under way Streamlit keeps the previous run's elements on screen, marked data-stale="true",
+# until the new run has replaced or dropped them: a locator over the whole page can then find an element twice
+# (the old and the new, when the new one sits at another place in the tree). Reads scope to LIVE, the element
+# containers the current run drew (they are never nested), so one element matches however the run is timed.
+LIVE = "[data-testid=stElementContainer]:not([data-stale=true])"
 METRIC = "[data-testid=stMetric]"
 METRIC_VALUE = "[data-testid=stMetricValue]"
 LOGIN_FORM = "[data-testid=stForm]"
@@ -235,8 +240,7 @@ def nav_link(page, title: str):
 
 
 def click_nav(page, title: str) -> None:
-    link = nav_link(page, title)
-    link.first.click()
+    nav_link(page, title).click()
     wait_idle(page)
 
 
@@ -304,9 +308,9 @@ def _open_combobox(page, widget) -> None:
 
 
 def sidebar_widget(page, testid: str, label: str):
-    return page.locator(f"[data-testid=stSidebar] [data-testid={testid}]").filter(
-        has=page.locator("[data-testid=stWidgetLabel]", has_text=label)
-    )
+    """The sidebar widget of the current run labelled exactly `label` (see LIVE)."""
+    exact_label = page.locator("[data-testid=stWidgetLabel]", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    return page.locator(f"[data-testid=stSidebar] {LIVE} [data-testid={testid}]").filter(has=exact_label)
 
 
 def choose_option(page, testid: str, label: str, option: str | re.Pattern, *, search: str | None = None) -> None:
@@ -332,10 +336,12 @@ def choose_option(page, testid: str, label: str, option: str | re.Pattern, *, se
 
 
 def selectbox_value(page, label: str) -> str:
+    wait_idle(page, start_ms=0)
     return sidebar_widget(page, "stSelectbox", label).locator("input[role=combobox]").input_value()
 
 
 def multiselect_tags(page, label: str) -> list[str]:
+    wait_idle(page, start_ms=0)
     widget = sidebar_widget(page, "stMultiSelect", label)
     return [text.strip() for text in widget.locator("[data-tag] > span[title]").all_inner_texts()]
 
@@ -344,9 +350,27 @@ def h1_texts(page) -> list[str]:
     return [text.strip() for text in page.locator("[data-testid=stMain] h1").all_inner_texts()]
 
 
-def gmv_value(page) -> str:
-    card = page.locator(METRIC).filter(has=page.locator("[data-testid=stMetricLabel]", has_text="GMV"))
-    return card.first.locator(METRIC_VALUE).inner_text().strip()
+def live(page, selector: str):
+    """The elements matching `selector` that the current script run drew (see LIVE)."""
+    return page.locator(f"{LIVE} {selector}")
+
+
+def metric_card(page, label: str):
+    """The KPI card labelled exactly `label` among the current run's elements. Matched on the label's own
+    text, whole: "GMV" is not "GMV per order", and an open help tooltip mentions other labels (AOV = GMV / orders)."""
+    own_text = page.locator("[data-testid=stMetricLabel] [data-testid=stMarkdownContainer]").filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    return page.locator(f"{LIVE} > {METRIC}").filter(has=own_text)
+
+
+def metric_value(page, label: str) -> str:
+    """The value on the card labelled `label`, read once the app is idle and shows exactly one such card."""
+    from playwright.sync_api import expect
+
+    wait_idle(page, start_ms=0)
+    card = metric_card(page, label)
+    expect(card).to_have_count(1, timeout=IDLE_TIMEOUT_MS)
+    return card.locator(METRIC_VALUE).inner_text().strip()
 
 
 def close_page_not_found_dialogs(page) -> list[str]:

@@ -10,12 +10,12 @@ from core.platform.db import get_engine, unit_of_work
 from tests.browser_support import (
     DEMO_PASSWORDS,
     METRIC,
-    METRIC_VALUE,
     NAV_LINKS,
     chromium_browser,
     goto,
     h1_texts,
     log_in,
+    metric_value,
     require_chromium,
     running_server,
     wait_idle,
@@ -30,11 +30,6 @@ def server(seeded_url, tmp_path_factory):
     require_chromium()
     with running_server(seeded_url, tmp_path_factory.mktemp("browser-logistics") / "streamlit.log") as srv:
         yield srv
-
-
-def _metric(page, label: str) -> str:
-    card = page.locator(METRIC).filter(has=page.locator("[data-testid=stMetricLabel]", has_text=label))
-    return card.first.locator(METRIC_VALUE).inner_text().strip()
 
 
 def _expected(url: str, weight_kg: float) -> str:
@@ -58,7 +53,7 @@ def test_parcel_calculator_prices_a_heavier_parcel(server, seeded_url):
             page.wait_for_selector("[data-testid=stMain] h1 >> text=Logistics", timeout=30_000)
             assert h1_texts(page) == ["Logistics"], h1_texts(page)
             page.wait_for_selector(f"{METRIC} >> text={LABEL}", timeout=30_000)
-            before = _metric(page, LABEL)
+            before = metric_value(page, LABEL)
             assert before == _expected(seeded_url, 0.4), server.log()[-2000:]
 
             weight = page.get_by_label("Weight per unit (kg)")
@@ -70,7 +65,7 @@ def test_parcel_calculator_prices_a_heavier_parcel(server, seeded_url):
                     .some(m => m.innerText.includes(label) && !m.innerText.includes(before))""",
                 arg=[LABEL, before], timeout=15_000,
             )
-            after = _metric(page, LABEL)
+            after = metric_value(page, LABEL)
             # 3 kg: postal weighs 3.0 kg actual, express max(3, 6000 / 5000 = 1.2) = 3.0 kg; the engine's figure
             assert after == _expected(seeded_url, 3.0), server.log()[-2000:]
             assert after != before

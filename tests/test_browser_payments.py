@@ -7,13 +7,15 @@ import pytest
 from tests.browser_support import (
     DEMO_PASSWORDS,
     METRIC,
-    METRIC_VALUE,
     chromium_browser,
     goto,
+    h1_texts,
+    live,
     log_in,
+    metric_card,
+    metric_value,
     require_chromium,
     running_server,
-    h1_texts,
     wait_idle,
 )
 
@@ -27,11 +29,6 @@ def server(seeded_url, tmp_path_factory):
         yield srv
 
 
-def _metric(page, label: str) -> str:
-    card = page.locator(METRIC).filter(has=page.locator("[data-testid=stMetricLabel]", has_text=label))
-    return card.first.locator(METRIC_VALUE).inner_text().strip()
-
-
 def test_fx_shock_slider_changes_the_margin(server):
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -42,8 +39,8 @@ def test_fx_shock_slider_changes_the_margin(server):
             wait_idle(page)
             assert h1_texts(page) == ["Payments"], h1_texts(page)
             page.wait_for_selector(f"{METRIC} >> text=Margin after FX shock", timeout=30_000)
-            before = _metric(page, "Margin after FX shock")
-            thumb = page.locator("[data-testid=stSlider]").filter(has_text="EUR").get_by_role("slider")
+            before = metric_value(page, "Margin after FX shock")
+            thumb = live(page, "[data-testid=stSlider]").filter(has_text="EUR").get_by_role("slider")
             thumb.scroll_into_view_if_needed()
             thumb.focus()
             for _ in range(10):
@@ -54,8 +51,8 @@ def test_fx_shock_slider_changes_the_margin(server):
                     .some(m => m.innerText.includes(label) && !m.innerText.includes(before))""",
                 arg=["Margin after FX shock", before], timeout=15_000,
             )
-            after = _metric(page, "Margin after FX shock")
+            after = metric_value(page, "Margin after FX shock")
             assert after != before, server.log()[-2000:]
-            assert "-" in page.locator(METRIC).filter(has_text="Margin after FX shock").first.inner_text()
+            assert "-" in metric_card(page, "Margin after FX shock").inner_text()
         finally:
             page.close()

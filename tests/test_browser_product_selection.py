@@ -6,6 +6,7 @@ import pytest
 
 from tests.browser_support import (
     DEMO_PASSWORDS,
+    LIVE,
     NAV_LINKS,
     chromium_browser,
     goto,
@@ -27,11 +28,12 @@ def server(seeded_url, tmp_path_factory):
 
 
 def _top_three(page) -> str:
-    return page.locator(TOP_THREE).first.inner_text().strip()
+    wait_idle(page, start_ms=0)
+    return page.locator(f"{LIVE} {TOP_THREE}").inner_text().strip()
 
 
 def _push_slider(page, key: str, keypress: str) -> None:
-    thumb = page.locator(f".st-key-{key} input[type=range]").first
+    thumb = page.locator(f"{LIVE}.st-key-{key} input[type=range]")
     thumb.focus()
     thumb.press(keypress)
     wait_idle(page)

@@ -13,6 +13,7 @@ from tests.browser_support import (
     chromium_browser,
     goto,
     h1_texts,
+    live,
     log_in,
     require_chromium,
     running_server,
@@ -48,7 +49,8 @@ def server(risk_db, tmp_path_factory):
 
 def _heat_map_counts(page) -> list[str]:
     """The counts printed in the heat-map cells (SVG text marks), in drawing order."""
-    chart = page.locator("[data-testid=stVegaLiteChart]").filter(has_text=HEAT_MAP_TITLE).first
+    wait_idle(page, start_ms=0)
+    chart = live(page, "[data-testid=stVegaLiteChart]").filter(has_text=HEAT_MAP_TITLE)
     chart.scroll_into_view_if_needed()
     chart.locator("svg, canvas").first.wait_for(timeout=15_000)
     texts = chart.locator("svg g.mark-text.role-mark text").evaluate_all("nodes => nodes.map(n => n.textContent || '')")

@@ -7,12 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_support import (
     DEMO_PASSWORDS,
+    LIVE,
     chromium_browser,
     goto,
     h1_texts,
+    live,
     log_in,
     require_chromium,
     running_server,
@@ -53,13 +56,14 @@ def _open_upload_page(page, server) -> None:
 
 def _upload(page, path: Path, shape: str) -> None:
     page.locator(UPLOAD_INPUT).set_input_files(str(path))
-    page.get_by_text(shape, exact=False).first.wait_for(timeout=60_000)  # the preview caption
+    live(page, "[data-testid=stCaptionContainer]").filter(has_text=shape).wait_for(timeout=60_000)  # the preview
     wait_idle(page, settle_ms=500)
 
 
 def _choose(page, label: str, option: str) -> None:
-    box = page.locator("[data-testid=stSelectbox]").filter(has_text=label).first
-    box.locator("input").first.click()
+    exact_label = page.locator("[data-testid=stWidgetLabel]", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    box = live(page, "[data-testid=stSelectbox]").filter(has=exact_label)
+    box.locator("input").click()
     page.keyboard.type(option)
     page.keyboard.press("Enter")
     wait_idle(page, settle_ms=400)
@@ -87,7 +91,7 @@ def test_upload_chart_download_and_import_twice(server, tmp_path):
         _choose(page, "Group by", "Country")
         page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=30_000)
         with page.expect_download(timeout=30_000) as download:
-            page.get_by_role("button", name=re.compile("Download CSV")).first.click()
+            page.locator(f"{LIVE}.st-key-download_view").get_by_role("button").click()
         saved = tmp_path / "view.csv"
         download.value.save_as(saved)
         content = saved.read_text(encoding="utf-8-sig")
@@ -97,15 +101,10 @@ def test_upload_chart_download_and_import_twice(server, tmp_path):
         _upload(page, REAL / "shopify_orders_export_us.csv", "98 rows, 78 columns.")
         page.get_by_role("tab", name="Import", exact=True).click()
         page.wait_for_selector("text=Recognised: Shopify orders export", timeout=30_000)
-        counts = []
-        for _ in range(2):
-            page.get_by_role("button", name=re.compile(r"^Import 98 rows")).click()
+        for result in ("81 inserted, 0 updated, 0 unchanged", "0 inserted, 0 updated, 81 unchanged"):
+            page.locator(LIVE).get_by_role("button", name=re.compile(r"^Import 98 rows")).click()
             wait_idle(page, settle_ms=500)
-            message = page.locator("[data-testid=stAlert]").filter(has_text="inserted")
-            message.first.wait_for(timeout=60_000)
-            counts.append(message.first.inner_text())
-        assert "81 inserted, 0 updated, 0 unchanged" in counts[0], counts
-        assert "0 inserted, 0 updated, 81 unchanged" in counts[1], counts
+            expect(live(page, "[data-testid=stAlert]").filter(has_text=result)).to_have_count(1, timeout=60_000)
 
 
 def test_a_large_file_imports_and_its_result_stays_in_view(server, tmp_path):
@@ -120,6 +119,6 @@ def test_a_large_file_imports_and_its_result_stays_in_view(server, tmp_path):
         _upload(page, path, "70,000 rows, 10 columns.")
         page.get_by_role("tab", name="Import", exact=True).click()
         page.wait_for_selector("text=Recognised: Orders template", timeout=30_000)
-        page.get_by_role("button", name=re.compile(r"^Import 70,000 rows")).click()
-        page.locator("[data-testid=stAlert]").filter(has_text="70,000 inserted").first.wait_for(
-            state="visible", timeout=120_000)
+        page.locator(LIVE).get_by_role("button", name=re.compile(r"^Import 70,000 rows")).click()
+        live(page, "[data-testid=stAlert]").filter(has_text="70,000 inserted").wait_for(state="visible",
+                                                                                         timeout=120_000)

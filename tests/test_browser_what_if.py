@@ -10,21 +10,22 @@ import pytest
 
 from tests.browser_support import (
     DEMO_PASSWORDS,
+    LIVE,
     METRIC,
-    METRIC_VALUE,
     NAV_LINKS,
     chromium_browser,
     goto,
     log_in,
+    metric_value,
     require_chromium,
     running_server,
     wait_idle,
 )
 
 pytestmark = pytest.mark.browser
-OUTSIDE = ".st-key-wi_page_run .wi-run"
-INSIDE = ".st-key-wi_fragment_run .wi-run"
-FEE_SLIDER = "[class*='st-key-wi_mfee_'] input[type=range]"
+OUTSIDE = f".st-key-wi_page_run {LIVE} .wi-run"
+INSIDE = f".st-key-wi_fragment_run {LIVE} .wi-run"
+FEE_SLIDER = f"{LIVE}[class*='st-key-wi_mfee_'] input[type=range]"
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +36,12 @@ def server(seeded_url, tmp_path_factory):
 
 
 def _token(page, selector: str) -> str:
-    return page.locator(selector).first.get_attribute("data-run")
+    wait_idle(page, start_ms=0)
+    return page.locator(selector).get_attribute("data-run")
 
 
 def _margin(page) -> str:
-    label = page.locator("[data-testid=stMetricLabel]", has_text="Contribution margin")
-    card = page.locator(METRIC).filter(has=label)
-    return card.first.locator(METRIC_VALUE).inner_text().strip()
+    return metric_value(page, "Contribution margin")
 
 
 def test_slider_reruns_only_the_fragment(server):
@@ -57,7 +57,7 @@ def test_slider_reruns_only_the_fragment(server):
             outside, inside, margin = _token(page, OUTSIDE), _token(page, INSIDE), _margin(page)
             assert outside and inside, server.log()[-2000:]
 
-            slider = page.locator(FEE_SLIDER).first
+            slider = page.locator(FEE_SLIDER)
             slider.focus()
             for _ in range(30):  # +3 pp marketplace fee
                 slider.press("ArrowRight")
