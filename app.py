@@ -21,7 +21,6 @@ from ui.data import engine
 from ui.i18n import t
 from ui.navigation import pages_for, signed_out_pages
 from ui.sidebar import apply_saved_language, filters_sidebar, language_picker
-from ui.text import plain
 
 
 def main() -> None:
@@ -45,7 +44,8 @@ def main() -> None:
 
     navigation = st.navigation(pages_for(user.role))
     sync_login_cookie()
-    st.sidebar.caption(t("Signed in as {name} ({role})", name=plain(user.display_name), role=t(user.role)))
+    # st.text renders no markdown: escaping alone would still turn a URL in the name into a link
+    st.sidebar.text(t("Signed in as {name} ({role})", name=user.display_name, role=t(user.role)))
     filters_sidebar(clock.today())
     with st.sidebar:
         demo_note()

@@ -4,6 +4,8 @@ st.markdown, st.caption, st.info/success/warning/error, st.title/subheader and w
 markdown: a display name such as `![x](https://example.org/pixel)` would make every browser showing it fetch
 that URL, and `**`, `:red[…]` or `:material/…:` would restyle the page. Escape such values before they go into
 a markdown-rendering call, or show them with st.text / st.code / st.dataframe, which never render markdown.
+Escaping leaves one thing: a URL or `www.` name in the text still shows as a link (GFM finds autolinks in the
+text after the escapes), though nothing is fetched; where that matters too, use st.text.
 """
 
 from __future__ import annotations
