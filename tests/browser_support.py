@@ -393,17 +393,19 @@ def close_page_not_found_dialogs(page) -> list[str]:
 def reauth_cookie(server: StreamlitServer, username: str) -> dict:
     """The re-auth cookie a successful login asks the browser to store, for `context.add_cookies`.
 
-    Signed with the server's CBO_COOKIE_KEY in streamlit-authenticator 0.4.2's format (an HS256
-    JWT of username and exp_date, see CookieModel._token_encode), so the app accepts it. Tests use
-    it where they need a browser that certainly holds the cookie: the app's own set-cookie after a
-    login does not always reach the browser (see test_logout_clears_the_reauth_cookie).
+    Signed with the server's CBO_COOKIE_KEY in the app's format (an HS256 JWT of username, iat and
+    exp_date, see ui.auth._remembered_login), lasting as long as the app remembers any role's login,
+    so the app accepts it. Tests use it where they need a browser that certainly holds the cookie.
     """
     import jwt
 
-    from ui.auth import COOKIE_EXPIRY_DAYS, COOKIE_NAME
+    from core.platform.config import remember_days
+    from ui.auth import COOKIE_NAME
 
-    expires = time.time() + COOKIE_EXPIRY_DAYS * 86_400
-    token = jwt.encode({"username": username, "exp_date": expires}, server.cookie_key, algorithm="HS256")
+    issued = time.time()
+    expires = issued + min(remember_days("viewer"), remember_days("admin")) * 86_400
+    claims = {"username": username, "iat": issued, "exp_date": expires}
+    token = jwt.encode(claims, server.cookie_key, algorithm="HS256")
     return {"name": COOKIE_NAME, "value": token, "url": server.base_url, "expires": expires}
 
 

@@ -1,21 +1,31 @@
-"""Sign-in and sessions (issue 15): the sign-in throttle's rules (on an empty database with a simulated clock),
-password rules and login timing."""
+"""Sign-in and sessions (issue 15): the throttle, password rules, login timing, sessions that end when the
+account changes or idles, log out clearing the session, and the remembered-login token.
+
+Core rules are checked on an empty database with a simulated clock; the login form through the real router
+(AppTest) on a small seeded database of this module, each test with usernames and a client address of its own.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import statistics
 import time
 
+import jwt
 import pytest
 
 from core import thresholds
 from core.platform import login_throttle, users
-from core.platform.db import unit_of_work
+from core.platform.db import get_engine, unit_of_work
+from tests.apptest_support import AppTest, app_as, offered_pages, open_page
+from tests.conftest import SEED_END, fresh_database_url
 
 T0 = dt.datetime(2026, 11, 20, 9, 0)
 SECOND = dt.timedelta(seconds=1)
+COOKIE_KEY = "test-cookie-key-" + "y" * 40
+_addresses = (f"198.51.100.{i}" for i in itertools.count(1))  # TEST-NET-2: one address per test client
 
 
 def _fail(session, username: str, client: str, at: dt.datetime, times: int = 1) -> None:
@@ -214,3 +224,256 @@ def test_an_unknown_user_takes_as_long_as_a_wrong_password(people, monkeypatch):
         })
     assert 0.6 < spent["unknown user"] / spent["wrong password"] < 1.67, spent
     assert 0.6 < spent["disabled user"] / spent["wrong password"] < 1.67, spent
+
+
+# --------------------------------------------------------------------------- sessions and remembered logins
+
+
+def test_a_session_ends_when_its_logins_are_revoked_or_the_account_is_disabled(people):
+    signed_in = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with unit_of_work(people) as s:
+        assert users.session_user(s, "staff", signed_in).role == "staff"
+        users.set_role(s, "staff", "manager", actor="admin")
+        assert users.session_user(s, "staff", signed_in).role == "manager"  # read afresh, session kept
+        users.reset_password(s, "staff", "a-new-secret", actor="admin")
+        users.set_disabled(s, "manager", True, actor="admin")
+        users.set_disabled(s, "manager", False, actor="admin")
+        users.revoke_remembered_logins(s, "viewer")
+    with unit_of_work(people) as s:
+        assert users.session_user(s, "staff", signed_in) is None
+        assert users.session_user(s, "manager", signed_in) is None  # re-enabling does not revive it
+        assert users.session_user(s, "viewer", signed_in) is None  # logged out elsewhere
+        assert users.session_user(s, "admin", signed_in).username == "admin"
+        later = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        assert users.session_user(s, "staff", later) is not None  # the next login is fine
+
+
+def _token(claims: dict) -> str:
+    return jwt.encode(claims, COOKIE_KEY, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("username", "issued_days", "lifetime_days", "accepted"),
+    [
+        ("viewer", 0, 7, True),
+        ("viewer", -6, 7, True),
+        ("viewer", 0, 7.01, False),  # longer than any viewer is remembered
+        ("viewer", 0, 3650, False),  # "expires in ten years": never accepted
+        ("viewer", -3640, 3650, False),  # ... however far back it claims to be issued
+        ("admin", 0, 1, True),
+        ("admin", 0, 7, False),  # an admin is remembered for a day only
+        ("viewer", 1, 7, False),  # issued tomorrow
+    ],
+)
+def test_a_remembered_login_lasts_at_most_the_configured_lifetime(
+    people, monkeypatch, username, issued_days, lifetime_days, accepted
+):
+    from ui.auth import _cookie_claims
+
+    monkeypatch.setenv("CBO_COOKIE_KEY", COOKIE_KEY)
+    issued = time.time() + issued_days * 86_400
+    token = _token({"username": username, "iat": issued, "exp_date": issued + lifetime_days * 86_400})
+    claims = _cookie_claims(token)
+    with unit_of_work(people) as s:
+        assert (claims is not None and users.remembered_login_valid(s, *claims)) is accepted
+
+
+def test_a_token_without_its_issue_time_is_refused(monkeypatch):
+    from ui.auth import _cookie_claims
+
+    monkeypatch.setenv("CBO_COOKIE_KEY", COOKIE_KEY)
+    # streamlit-authenticator's own format: the issue time could only be guessed from the expiry
+    assert _cookie_claims(_token({"username": "viewer", "exp_date": time.time() + 86_400})) is None
+    assert _cookie_claims(_token({"username": "viewer", "iat": time.time(), "exp_date": time.time() - 1})) is None
+    assert _cookie_claims(_token({"username": "viewer", "iat": time.time(), "exp_date": time.time() + 60}))
+
+
+# --------------------------------------------------------------------------- the login form (AppTest)
+
+
+@pytest.fixture(scope="module")
+def app_db(tmp_path_factory):
+    """A small seeded database of this module's own: its tests write sign-in failures and change users."""
+    from core.bootstrap import prepare_database
+    from data.seed import seed_database
+
+    url = fresh_database_url(tmp_path_factory.mktemp("auth"))
+    eng = get_engine(url)
+    from core.platform.schema import upgrade
+
+    upgrade(eng)
+    seed_database(eng, orders=300, end_date=SEED_END, seed=7)
+    prepare_database(eng, seed_if_empty=False)
+    return url
+
+
+@pytest.fixture
+def app_env(app_db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", app_db)
+    monkeypatch.setenv("CBO_COOKIE_KEY", COOKIE_KEY)
+    return get_engine(app_db)
+
+
+@pytest.fixture
+def client(monkeypatch):
+    """This test's browser address (AppTest has none); `client.set(address)` moves to another one."""
+
+    class Client:
+        address = next(_addresses)
+
+        def set(self, address: str) -> None:
+            self.address = address
+
+    current = Client()
+    monkeypatch.setattr("ui.auth.client_address", lambda: current.address)
+    return current
+
+
+_user_names = (f"user{i}" for i in itertools.count(1))
+
+
+def _new_user(engine, role: str = "staff", password: str = "the-right-secret", language: str = "en") -> str:
+    username = next(_user_names)
+    with unit_of_work(engine) as s:
+        users.create_user(s, username, password, role)
+        users.set_language(s, username, language)
+    return username
+
+
+def _log_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def _is_login_screen(at: AppTest) -> bool:
+    return len(at.text_input) == 2 and at.text_input[1].proto.type == at.text_input[1].proto.PASSWORD
+
+
+def _errors(at: AppTest) -> str:
+    return " | ".join(e.value for e in at.error)
+
+
+def test_the_login_form_is_throttled_before_any_password_is_checked(app_env, client, monkeypatch):
+    monkeypatch.setattr(thresholds, "SIGN_IN_DELAY_FIRST_SECONDS", 600)  # no wait ends during the test
+    monkeypatch.setattr(thresholds, "SIGN_IN_DELAY_MAX_SECONDS", 600)
+    checks = []
+    real_verify = users.verify_password
+    monkeypatch.setattr(users, "verify_password", lambda *a: checks.append(a) or real_verify(*a))
+    username = _new_user(app_env)
+    at = app_as(None)
+    for _ in range(thresholds.SIGN_IN_CLIENT_FREE_FAILURES):
+        _log_in(at, username, "a-wrong-secret")
+        assert "incorrect" in _errors(at)
+    checks.clear()
+    _log_in(at, username, "the-right-secret")
+    assert "Too many failed attempts: wait" in _errors(at) and _is_login_screen(at)
+    assert checks == [], "a throttled attempt checked its password"
+
+    # A restart of the app (a new session, empty caches) remembers it, from the database.
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = _log_in(app_as(None), username, "the-right-secret")
+    assert "Too many failed attempts" in _errors(at) and _is_login_screen(at)
+
+    # Another client is not held back by this one's failures.
+    client.set(next(_addresses))
+    at = _log_in(app_as(None), username, "the-right-secret")
+    assert not at.exception and not _is_login_screen(at) and "upload" in offered_pages(at)
+
+
+def test_a_locked_client_is_told_so_and_another_client_signs_in(app_env, client):
+    username = _new_user(app_env)
+    with unit_of_work(app_env) as s:
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        _fail(s, username, client.address, now - 3 * dt.timedelta(minutes=1),
+              times=thresholds.SIGN_IN_CLIENT_LOCK_FAILURES)
+    at = _log_in(app_as(None), username, "the-right-secret")
+    assert re.search(r"signing in is locked for 1[12] min", _errors(at)) and _is_login_screen(at), _errors(at)
+    locked_client = client.address
+    client.set(next(_addresses))
+    at = _log_in(app_as(None), username, "the-right-secret")
+    assert not _is_login_screen(at)
+    with unit_of_work(app_env) as s:
+        recent = login_throttle.recent_failures(s)
+        mine = recent[recent["username"] == username]
+        assert mine[["client", "failures"]].values.tolist() == [[locked_client, 10]]  # the success is no failure
+
+
+def test_the_login_form_answers_an_unknown_user_as_slowly_as_a_wrong_password(app_env, client, monkeypatch):
+    monkeypatch.setenv("CBO_BCRYPT_ROUNDS", "12")  # the production work factor: bcrypt dominates the run
+    username = _new_user(app_env)
+    at = app_as(None)
+
+    def attempt(name: str) -> None:
+        client.set(next(_addresses))  # a fresh client each time: no wait or lock gets in the way
+        _log_in(at, name, "a-wrong-secret")
+        assert "incorrect" in _errors(at)
+
+    attempt("nobody-at-all")  # the dummy hash is made once
+    spent = _median_seconds({"wrong password": lambda: attempt(username), "unknown user": lambda: attempt("nobody")},
+                            repeats=5)
+    assert 0.75 < spent["unknown user"] / spent["wrong password"] < 1.33, spent
+
+
+def _signed_in(engine, role: str = "staff", language: str = "en") -> tuple[AppTest, str]:
+    username = _new_user(engine, role, language=language)
+    at = _log_in(app_as(None), username, "the-right-secret")
+    assert not at.exception and not _is_login_screen(at), (_errors(at), [e.value for e in at.exception], [i.value for i in at.info])
+    return at, username
+
+
+@pytest.mark.parametrize("change", ["reset", "disable", "logout elsewhere"])
+def test_an_open_session_ends_at_its_next_run_after_a_reset_or_disable(app_env, client, change):
+    at, username = _signed_in(app_env)
+    with unit_of_work(app_env) as s:
+        if change == "reset":
+            users.reset_password(s, username, "another-secret")
+        elif change == "disable":
+            users.set_disabled(s, username, True)
+        else:
+            users.revoke_remembered_logins(s, username)
+    at.run()
+    assert _is_login_screen(at)
+    assert any("Your session has ended" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_a_role_change_applies_at_the_next_run(app_env, client):
+    at, username = _signed_in(app_env, role="admin")
+    at = open_page(at, "users")
+    assert [t.value for t in at.title] == ["Users"]
+    with unit_of_work(app_env) as s:
+        users.set_role(s, username, "viewer")
+    at.run()
+    assert "users" not in offered_pages(at) and "upload" not in offered_pages(at)
+    assert [t.value for t in at.title] != ["Users"]
+
+
+def test_an_idle_session_must_log_in_again(app_env, client, monkeypatch):
+    monkeypatch.setenv("CBO_IDLE_TIMEOUT_MINUTES", "30")
+    at, _ = _signed_in(app_env)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    at.session_state["_cbo_last_seen"] = now - dt.timedelta(minutes=29)
+    at.run()
+    assert not _is_login_screen(at)
+    at.session_state["_cbo_last_seen"] = now - dt.timedelta(minutes=31)
+    at.run()
+    assert _is_login_screen(at)
+    assert any("after 30 minutes without activity" in i.value for i in at.info)
+
+
+def test_log_out_clears_the_language_and_filters_of_the_session(app_env, client):
+    at, _ = _signed_in(app_env, language="zh")
+    assert at.session_state["lang"] == "zh"
+    at.selectbox(key="ccy").select("EUR").run()
+    at.multiselect(key="markets").select("JP").run()
+    at = open_page(at, "logout")
+    assert _is_login_screen(at) and [t.value for t in at.title] == ["Cross-Border Ops"]  # English again
+
+    next_user = _new_user(app_env, language="en")
+    _log_in(at, next_user, "the-right-secret")
+    assert not _is_login_screen(at)
+    assert at.session_state["lang"] == "en"
+    assert at.selectbox(key="ccy").value == "USD" and at.multiselect(key="markets").value == []

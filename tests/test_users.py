@@ -108,7 +108,7 @@ def test_remembered_logins_are_refused_after_logout(people, action, username, co
             users.set_disabled(s, "viewer", True, actor="admin")
     issued = LONG_AGO if cookie_issued == "before" else dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with unit_of_work(people) as s:
-        assert users.remembered_login_valid(s, username, issued) is valid
+        assert users.remembered_login_valid(s, username, issued, issued + dt.timedelta(days=1)) is valid
 
 
 def test_reset_password_replaces_the_demo_password(people):

@@ -73,6 +73,43 @@ def cookie_key() -> str:
     return key
 
 
+def _number(name: str, default: float) -> float:
+    value = _setting(name)
+    if value is None:
+        return default
+    number = float(value)
+    if number < 0 or number != number:
+        raise ValueError(f"{name} must be a number of at least 0, not {value!r}")
+    return number
+
+
+DEFAULT_IDLE_TIMEOUT_MINUTES = 30
+DEFAULT_REMEMBER_DAYS = 7
+DEFAULT_ADMIN_REMEMBER_DAYS = 1
+
+
+def idle_timeout_minutes() -> float:
+    """A signed-in session unused this long must log in again (CBO_IDLE_TIMEOUT_MINUTES; 0: never)."""
+    return _number("CBO_IDLE_TIMEOUT_MINUTES", DEFAULT_IDLE_TIMEOUT_MINUTES)
+
+
+def remember_days(role: str) -> float:
+    """How long a browser stays signed in by its remembered-login cookie (CBO_REMEMBER_DAYS; 0: not at all).
+
+    Admins get at most CBO_ADMIN_REMEMBER_DAYS (1 by default): their cookie can create accounts and reset
+    passwords, and scripts in the page can read it (README, "Sessions and sign-in")."""
+    days = _number("CBO_REMEMBER_DAYS", DEFAULT_REMEMBER_DAYS)
+    if role == "admin":
+        return min(days, _number("CBO_ADMIN_REMEMBER_DAYS", DEFAULT_ADMIN_REMEMBER_DAYS))
+    return days
+
+
+def trusted_proxies() -> int:
+    """How many reverse proxies in front of the app append the client's address to X-Forwarded-For
+    (CBO_TRUSTED_PROXIES, 0 by default: the header is ignored, since any client can send it)."""
+    return int(_number("CBO_TRUSTED_PROXIES", 0))
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_megabytes: int = 200

@@ -20,6 +20,7 @@ import bcrypt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.platform import config
 from core.platform.i18n import LANGUAGES
 from core.platform.models import ROLES, AuditEvent, User
 
@@ -216,6 +217,8 @@ def set_disabled(session: Session, username: str, disabled: bool, *, actor: str 
         _guard_last_admin(session, user)
     user.disabled = disabled
     user.updated_at = _now()
+    if disabled:  # its open sessions and remembered logins end, and stay ended if it is enabled again
+        user.logins_revoked_at = user.updated_at
     _audit(session, actor or "cli", username, "disable" if disabled else "enable")
 
 
@@ -254,12 +257,30 @@ def revoke_remembered_logins(session: Session, username: str) -> None:
         user.logins_revoked_at = _now()
 
 
-def remembered_login_valid(session: Session, username: str, issued_at: dt.datetime) -> bool:
-    """Whether a re-auth cookie for `username` issued at `issued_at` (naive UTC) may sign in."""
+def _not_revoked(user: User | None, since: dt.datetime) -> bool:
+    return (user is not None and not user.disabled
+            and (user.logins_revoked_at is None or since > user.logins_revoked_at))
+
+
+def remembered_login_valid(
+    session: Session, username: str, issued_at: dt.datetime, expires_at: dt.datetime
+) -> bool:
+    """Whether a re-auth cookie for `username` issued at `issued_at` and expiring at `expires_at` (naive UTC)
+    may sign in: not revoked since, and not made to last longer than the user's role may be remembered."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or user.disabled:
+    if not _not_revoked(user, issued_at):
         return False
-    return user.logins_revoked_at is None or issued_at > user.logins_revoked_at
+    return expires_at - issued_at <= dt.timedelta(days=config.remember_days(user.role), seconds=1)
+
+
+def session_user(session: Session, username: str | None, signed_in_at: dt.datetime) -> UserView | None:
+    """The user of a browser session that signed in at `signed_in_at` (naive UTC), as the database knows them
+    now; None once the account is unknown or disabled, or a log out, password reset or disable since then
+    revoked its logins."""
+    if not username:
+        return None
+    user = session.scalar(select(User).where(User.username == username))
+    return _view(user) if _not_revoked(user, signed_in_at) else None
 
 
 def set_language(session: Session, username: str, language: str) -> None:
