@@ -11,7 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.platform import users
+from core import thresholds
+from core.platform import login_throttle, users
 from core.platform.db import unit_of_work
 from core.platform.models import ROLES
 from ui.auth import guard, permission_message
@@ -59,6 +60,7 @@ def render() -> None:
         _add_user_form(admin)
     with change_tab:
         _change_user(admin, everyone)
+    sign_in_security_section(admin)
 
 
 def _users_table(everyone: list[users.UserView]) -> None:
@@ -149,3 +151,35 @@ def _password_reset(admin: users.UserView, chosen: users.UserView) -> None:
         if st.form_submit_button(t("Reset password")):
             _apply(lambda s: users.reset_password(s, chosen.username, new_password, actor=admin.username),
                    success=t("Password reset for {name}.", name=plain(chosen.username)))
+
+
+def sign_in_security_section(admin: users.UserView) -> None:
+    """The sign-in throttle for an admin: the locks in force (with an unlock) and the recent failed sign-ins.
+    Usernames here are whatever was typed into the login form, so they are shown as plain text only."""
+    st.subheader(t("Sign-in security"))
+    with unit_of_work(engine()) as session:
+        locks = login_throttle.locked(session)
+        failures = login_throttle.recent_failures(session)
+    when = st.column_config.DatetimeColumn
+    if locks.empty:
+        st.caption(t("No sign-in is locked."))
+    else:
+        locks = locks.assign(client=locks["client"].replace("", t("every client")))
+        st.dataframe(locks[["username", "client", "failures", "until"]], hide_index=True, width="stretch",
+                     column_config={"username": t("Username"), "client": t("Locked for"),
+                                    "failures": t("Failed attempts"),
+                                    "until": when(t("Locked until (UTC)"), format="YYYY-MM-DD HH:mm:ss")})
+        target = st.selectbox(t("Unlock sign-in for"), sorted(locks["username"].unique()), key="unlock_sign_in_user")
+        if st.button(t("Unlock"), key=f"unlock_sign_in_{target}"):
+            _apply(lambda s: login_throttle.unlock(s, admin.username, target),
+                   success=t("Sign-in unlocked for {name}.", name=plain(target)))
+    st.caption(t("Failed sign-ins in the last {hours} hours, by username and client address.",
+                 hours=thresholds.SIGN_IN_RECENT_HOURS))
+    if failures.empty:
+        empty_state(t("No failed sign-ins."))
+        return
+    st.dataframe(failures, hide_index=True, width="stretch",
+                 column_config={"username": t("Username"), "client": t("Client address"),
+                                "failures": t("Failed attempts"),
+                                "last_failure": when(t("Last failure (UTC)"), format="YYYY-MM-DD HH:mm:ss"),
+                                "last_success": when(t("Last success (UTC)"), format="YYYY-MM-DD HH:mm:ss")})
