@@ -1,12 +1,9 @@
 """Cross-Border Ops: the router. Builds the navigation from the signed-in user's role.
 
-Run with `./bin/run`. Pages are functions (see pages/), so a request that
-reaches a pages/*.py file directly runs nothing. Page modules are named
-`<name>_page.py`, never a url_path: Streamlit runs a pages/ file whose name
-matches the requested path instead of this router, which would show a blank page.
-Until st.navigation has run once in the process, Streamlit treats pages/ as v1 pages, so the very
-first request after a server start, if it is a deep link, shows its "page not found" dialog over
-the login form; the login still guards it and later requests resolve normally.
+Run with `./bin/run`. Streamlit's main script is bin/streamlit_app.py, which calls main() here: a main
+script beside the pages/ folder would make Streamlit serve each pages/*.py as a page of its own until
+st.navigation first ran in the process (see that file). Pages are functions (see pages/) registered under
+their url_path by ui.navigation.
 """
 
 from __future__ import annotations
@@ -52,4 +49,5 @@ def main() -> None:
     navigation.run()
 
 
-main()
+if __name__ == "__main__":  # `streamlit run app.py` still works, with the first-request problem above
+    main()

@@ -1,4 +1,4 @@
-"""Driving the real router with AppTest.
+"""Driving the real router with AppTest, through the main script `streamlit run` starts (bin/streamlit_app.py).
 
 AppTest.switch_page() only finds file-based pages, and ours are callables
 registered under a url_path; a page is opened here by the same hash that
@@ -12,7 +12,9 @@ from pathlib import Path
 from streamlit.navigation.page import calc_hash
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from ui.navigation import alias_paths
+
+APP = str(Path(__file__).resolve().parent.parent / "bin" / "streamlit_app.py")
 TIMEOUT = 60
 
 
@@ -27,8 +29,10 @@ def app_as(username: str | None) -> AppTest:
 
 
 def offered_pages(at: AppTest) -> list[str]:
-    """url_paths of the pages in the navigation; the default page registers as '' and is 'overview'."""
-    return [info.get("url_pathname") or "overview" for info in at._registered_pages.values()]
+    """url_paths of the pages in the navigation; the default page registers as '' and is 'overview'. The hidden
+    pages that show or open a page under another path (ui.navigation.alias_paths) are left out."""
+    paths = [info.get("url_pathname") for info in at._registered_pages.values()]
+    return [path or "overview" for path in paths if path not in alias_paths()]
 
 
 def open_page(at: AppTest, url_path: str) -> AppTest:

@@ -1,4 +1,5 @@
-"""Real-browser harness: a `streamlit run app.py` subprocess plus Playwright on Debian's chromium.
+"""Real-browser harness: a `streamlit run bin/streamlit_app.py` subprocess (as bin/run starts it) plus Playwright
+on Debian's chromium.
 
 Used by tests/test_browser.py. Nothing here installs browsers: Playwright drives
 /usr/bin/chromium (`apt-get install chromium`). Without it the browser tests are
@@ -115,7 +116,7 @@ def free_port() -> int:
 
 @dataclass
 class StreamlitServer:
-    """One `streamlit run app.py` subprocess on a free port, its output going to a log file."""
+    """One `streamlit run bin/streamlit_app.py` subprocess on a free port, its output going to a log file."""
 
     database_url: str
     log_path: Path
@@ -147,7 +148,8 @@ class StreamlitServer:
         )
         env.pop("CBO_DEV", None)
         command = [
-            str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable, "-m", "streamlit", "run", "app.py",
+            str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable, "-m", "streamlit", "run",
+            "bin/streamlit_app.py",
             "--server.headless", "true",
             "--server.address", "127.0.0.1",
             "--server.port", str(self.port),
