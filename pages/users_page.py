@@ -146,8 +146,9 @@ def _account_state(admin: users.UserView, chosen: users.UserView) -> None:
 
 
 def _password_reset(admin: users.UserView, chosen: users.UserView) -> None:
+    # Keyed by the user: a password typed for one user is not submitted for the next one picked.
     with st.form(f"reset_password_{chosen.username}", clear_on_submit=True):
-        new_password = st.text_input(t("New password for {name}", name=plain(chosen.username)), type="password")
+        new_password = st.text_input(t("New password"), type="password")
         if st.form_submit_button(t("Reset password")):
             _apply(lambda s: users.reset_password(s, chosen.username, new_password, actor=admin.username),
                    success=t("Password reset for {name}.", name=plain(chosen.username)))
