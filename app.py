@@ -11,10 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.bootstrap import DatabaseUnavailable
-from core.platform import clock
+from core.platform import clock, deployment
 from core.platform.config import dev_mode
 from ui.auth import current_user, demo_note, login_page, sync_login_cookie
-from ui.data import engine
+from ui.data import engine, uncached
 from ui.i18n import t
 from ui.navigation import pages_for, signed_out_pages
 from ui.sidebar import apply_saved_language, filters_sidebar, language_picker
@@ -30,6 +30,7 @@ def main() -> None:
     except DatabaseUnavailable as exc:
         st.error(str(exc), icon=":material/error:")
         st.stop()
+    _refuse_exposed_demo_accounts()
 
     user = current_user()
     apply_saved_language(user)
@@ -47,6 +48,17 @@ def main() -> None:
     with st.sidebar:
         demo_note()
     navigation.run()
+
+
+def _refuse_exposed_demo_accounts() -> None:
+    """Serve nothing on a non-loopback address while a demo account has its published password (bin/run refuses
+    to start then; this covers a `streamlit run` by hand)."""
+    address = st.get_option("server.address")
+    exposed = uncached(deployment.exposed_demo_accounts, address)
+    if exposed:
+        template, values = deployment.refusal(address, exposed)
+        st.error(t(template, **values), icon=":material/block:")
+        st.stop()
 
 
 if __name__ == "__main__":  # `streamlit run app.py` still works, with the first-request problem above

@@ -44,6 +44,12 @@ def dev_mode() -> bool:
     return (_setting("CBO_DEV") or "").lower() in {"1", "true", "yes"}
 
 
+def allow_demo_accounts() -> bool:
+    """CBO_ALLOW_DEMO_ACCOUNTS=1: serve on a non-loopback address even while demo accounts keep their published
+    passwords (core.platform.deployment refuses otherwise)."""
+    return (_setting("CBO_ALLOW_DEMO_ACCOUNTS") or "").lower() in {"1", "true", "yes"}
+
+
 def pinned_today() -> dt.date | None:
     """`CBO_TODAY` (YYYY-MM-DD): the day the app treats as today, for demos and tests; None = the real date."""
     value = _setting("CBO_TODAY")

@@ -1,12 +1,16 @@
 """Engine, sessions and the unit of work.
 
 One engine per database URL per process. SQLite gets WAL and foreign keys on
-every connection; PostgreSQL goes through psycopg 3.
+every connection; PostgreSQL goes through psycopg 3. A SQLite database file holds
+the users' password hashes, so it and its -wal/-shm files are readable by this
+account only (0600), in a directory only it can enter (0700).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,13 +39,46 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _restrict(path: Path, allowed: int) -> None:
+    """Drop every permission bit outside `allowed` from a file or directory this account owns."""
+    try:
+        info = path.stat()
+        mode = stat.S_IMODE(info.st_mode)
+        owned = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+        if mode & ~allowed and owned:
+            path.chmod(mode & allowed)
+    except OSError:  # not ours to change, or gone meanwhile: leave it to the operator
+        pass
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (SQLite gives the -wal, -shm and -journal files it
+    creates the database file's mode), its directory 0700 if it is new or the app's own data/, and tighten
+    files left more open by earlier versions. A directory given in DATABASE_URL is the operator's to set."""
+    directory = path.parent
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif directory.resolve() == config.DATA_DIR.resolve():
+        _restrict(directory, 0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in _SQLITE_SIDE_FILES)):
+        if file.exists():
+            _restrict(file, 0o600)
+
+
 @functools.cache
 def get_engine(url: str | None = None) -> Engine:
     url = _normalise_url(url or config.database_url())
     if url.startswith("sqlite"):
         db_path = make_url(url).database
-        if db_path and db_path != ":memory:":
-            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        if db_path and db_path != ":memory:" and not db_path.startswith("file:"):
+            _private_sqlite_files(Path(db_path))
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
