@@ -291,20 +291,24 @@ def test_a_token_without_its_issue_time_is_refused(monkeypatch):
 # --------------------------------------------------------------------------- the login form (AppTest)
 
 
-@pytest.fixture(scope="module")
-def app_db(tmp_path_factory):
-    """A small seeded database of this module's own: its tests write sign-in failures and change users."""
+def small_seeded_database(directory) -> str:
+    """A migrated database with 300 seeded orders and the demo users, for tests that write to it."""
     from core.bootstrap import prepare_database
+    from core.platform.schema import upgrade
     from data.seed import seed_database
 
-    url = fresh_database_url(tmp_path_factory.mktemp("auth"))
+    url = fresh_database_url(directory)
     eng = get_engine(url)
-    from core.platform.schema import upgrade
-
     upgrade(eng)
     seed_database(eng, orders=300, end_date=SEED_END, seed=7)
     prepare_database(eng, seed_if_empty=False)
     return url
+
+
+@pytest.fixture(scope="module")
+def app_db(tmp_path_factory):
+    """This module's own database: its tests write sign-in failures and change users."""
+    return small_seeded_database(tmp_path_factory.mktemp("auth"))
 
 
 @pytest.fixture
