@@ -44,7 +44,7 @@ from core.platform.models import Order, OrderLine, Product
 from core.platform.reference import TAX_EXCLUSIVE_MARKETS
 
 # Inbound freight and duty on top of the factory price, for products the dashboard has booked no line of:
-# the middle of the 8-15 % the seeded catalogue carries (data/seed.py).
+# the middle of the 8-15 % the seeded catalogue carries (data/seed/catalogue.py).
 DEFAULT_LANDED_SHARE = 0.115
 UNKNOWN_SKU_EXAMPLES = 5
 LINE_FIELDS = ("product_id", "quantity", "unit_price", "line_total", "revenue_usd", "cogs_usd")

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.platform.reference import TAX_EXCLUSIVE_MARKETS
 from data.seed.calendar import Calendar
 from data.seed.fx import CURRENCIES, ZERO_DECIMAL_CURRENCIES, FxTable, build_fx
-from data.seed.reference import MARKET_PROFILES, TAX_EXCLUSIVE_MARKETS, Reference, load_reference
+from data.seed.reference import MARKET_PROFILES, Reference, load_reference
 from data.seed.rng import stream
 
 SEED_USER = "seed"

@@ -42,7 +42,6 @@ MARKET_PROFILES = {
     "AU": MarketProfile(0.05, 0.10, 0, (0.55, 0.25, 0.00, 0.20), 0.00, 0.00, 1.05, 1.0, 7.95, "Oliver Bennett"),
     "SA": MarketProfile(0.02, 0.70, 6, (0.55, 0.00, 0.25, 0.20), 0.00, 0.00, 1.00, 0.7, 19.0, "Omar Al-Harbi"),
 }
-TAX_EXCLUSIVE_MARKETS = ("US", "CA")  # prices shown before tax; everywhere else VAT/GST is included
 CHANNEL_CODES = ("amazon", "ebay", "tiktok", "shopify")
 AMAZON, EBAY, TIKTOK, SHOPIFY = range(4)
 
