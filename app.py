@@ -3,7 +3,7 @@
 Run with `./bin/run`. Streamlit's main script is bin/streamlit_app.py, which calls main() here: a main
 script beside the pages/ folder would make Streamlit serve each pages/*.py as a page of its own until
 st.navigation first ran in the process (see that file). Pages are functions (see pages/) registered under
-their url_path by ui.navigation.
+their url_path in the registry in pages/__init__.py (ui.navigation turns it into st.navigation).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import streamlit as st
 from core.bootstrap import DatabaseUnavailable
 from core.platform import clock, deployment
 from core.platform.config import dev_mode
+from pages import PAGES
 from ui.auth import current_user, demo_note, login_page, sync_login_cookie
 from ui.data import engine, uncached
 from ui.i18n import t
@@ -37,10 +38,10 @@ def main() -> None:
     language_picker()
     if user is None:
         # Hidden navigation of login pages only: Streamlit then serves nothing from pages/.
-        st.navigation(signed_out_pages(login_page), position="hidden").run()
+        st.navigation(signed_out_pages(PAGES, login_page), position="hidden").run()
         return
 
-    navigation = st.navigation(pages_for(user.role))
+    navigation = st.navigation(pages_for(PAGES, user.role))
     sync_login_cookie()
     # st.text renders no markdown: escaping alone would still turn a URL in the name into a link
     st.sidebar.text(t("Signed in as {name} ({role})", name=user.display_name, role=t(user.role)))

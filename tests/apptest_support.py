@@ -12,6 +12,7 @@ from pathlib import Path
 from streamlit.navigation.page import calc_hash
 from streamlit.testing.v1 import AppTest
 
+from pages import PAGES
 from ui.navigation import alias_paths
 
 APP = str(Path(__file__).resolve().parent.parent / "bin" / "streamlit_app.py")
@@ -32,7 +33,7 @@ def offered_pages(at: AppTest) -> list[str]:
     """url_paths of the pages in the navigation; the default page registers as '' and is 'overview'. The hidden
     pages that show or open a page under another path (ui.navigation.alias_paths) are left out."""
     paths = [info.get("url_pathname") for info in at._registered_pages.values()]
-    return [path or "overview" for path in paths if path not in alias_paths()]
+    return [path or "overview" for path in paths if path not in alias_paths(PAGES)]
 
 
 def open_page(at: AppTest, url_path: str) -> AppTest:

@@ -94,7 +94,7 @@ def test_no_page_module_is_named_like_a_url_path():
     """Streamlit would run pages/<url_path>.py itself, bypassing the router, and show a blank page."""
     from pathlib import Path
 
-    from ui.navigation import PAGES
+    from pages import PAGES
 
     modules = {p.stem.replace("_", "-") for p in (Path(__file__).parent.parent / "pages").glob("*.py")}
     assert not modules & ({spec.url_path for spec in PAGES} | {"login", "logout"})

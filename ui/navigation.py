@@ -1,4 +1,6 @@
-"""The page registry: every page, its section, url_path and the role it needs.
+"""Streamlit's navigation built from the page registry (`pages.PAGES`: every page, its section, url_path and
+the role it needs), for the router in app.py. The registry itself lives with the pages, so ui/ never imports a
+page.
 
 Every page answers at its url_path, Overview too: it is the default page, served at the root URL, and
 `/overview` (the path the README gives) shows it as well. A page module's name (`/what_if_page`, the path
@@ -8,25 +10,12 @@ login form, and after the login the rerun opens the page the link named.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import streamlit as st
 
-from core.platform.i18n import N_
 from core.platform.users import role_allows
-from pages import (
-    customer_service_page,
-    logistics_page,
-    market_page,
-    overview_page,
-    payments_page,
-    product_selection_page,
-    risk_page,
-    upload_page,
-    users_page,
-    what_if_page,
-)
 from ui.auth import logout_page
 from ui.i18n import t
 
@@ -41,20 +30,6 @@ class PageSpec:
     render: Callable[[], None]
 
 
-PAGES = (
-    PageSpec(N_("Overview"), "overview", N_("Overview"), ":material/dashboard:", "viewer", overview_page.render),
-    PageSpec(N_("Functions"), "market", N_("Market research"), ":material/travel_explore:", "viewer", market_page.render),
-    PageSpec(N_("Functions"), "product-selection", N_("Product selection"), ":material/category:", "viewer", product_selection_page.render),
-    PageSpec(N_("Functions"), "logistics", N_("Logistics"), ":material/local_shipping:", "viewer", logistics_page.render),
-    PageSpec(N_("Functions"), "payments", N_("Payments"), ":material/payments:", "viewer", payments_page.render),
-    PageSpec(N_("Functions"), "customer-service", N_("Customer service"), ":material/support_agent:", "viewer", customer_service_page.render),
-    PageSpec(N_("Functions"), "risk", N_("Risk"), ":material/shield:", "viewer", risk_page.render),
-    PageSpec(N_("Tools"), "what-if", N_("What-if simulator"), ":material/tune:", "manager", what_if_page.render),
-    PageSpec(N_("Tools"), "upload", N_("CSV upload"), ":material/upload_file:", "staff", upload_page.render),
-    PageSpec(N_("Admin"), "users", N_("Users"), ":material/manage_accounts:", "admin", users_page.render),
-)
-
-
 HOME = "home"  # Overview's own url_path: as the default page it is served at the root URL instead
 
 
@@ -63,9 +38,9 @@ def module_path(spec: PageSpec) -> str:
     return spec.render.__module__.rsplit(".", 1)[-1]
 
 
-def alias_paths() -> set[str]:
+def alias_paths(specs: Sequence[PageSpec]) -> set[str]:
     """The url_paths of the hidden pages that show or open a page listed under another path."""
-    return {"overview"} | {module_path(spec) for spec in PAGES}
+    return {"overview"} | {module_path(spec) for spec in specs}
 
 
 def _opens(page: st.Page) -> Callable[[], None]:
@@ -76,9 +51,9 @@ def _opens(page: st.Page) -> Callable[[], None]:
     return open_page
 
 
-def pages_for(role: str) -> dict[str, list[st.Page]]:
+def pages_for(specs: Sequence[PageSpec], role: str) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {}
-    for spec in PAGES:
+    for spec in specs:
         if not role_allows(role, spec.role):
             continue
         title, section = t(spec.title), sections.setdefault(t(spec.section), [])
@@ -97,11 +72,11 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     return sections
 
 
-def signed_out_pages(login: Callable[[], None]) -> list[st.Page]:
+def signed_out_pages(specs: Sequence[PageSpec], login: Callable[[], None]) -> list[st.Page]:
     """The login form under every path a signed-in user can open, so a shared deep link asks for a login
     (instead of 'page not found') and, once signed in, the rerun opens the page the link pointed to."""
     pages = [st.Page(login, title=t("Log in"), icon=":material/login:", url_path="login", default=True)]
-    for spec in PAGES:
+    for spec in specs:
         pages.append(st.Page(login, title=t(spec.title), url_path=spec.url_path))
         pages.append(st.Page(login, title=t(spec.title), url_path=module_path(spec)))
     return pages
