@@ -504,3 +504,14 @@ def test_an_admin_sees_failed_sign_ins_and_unlocks_them_on_the_users_page(app_en
     assert any(f"Sign-in unlocked for {target}" in s.value for s in at.success), [s.value for s in at.success]
     with unit_of_work(app_env) as s:
         assert login_throttle.check(s, target, "203.0.113.77").allowed
+
+
+def test_the_remembered_login_is_written_again_until_the_browser_reports_it(app_env, client):
+    """AppTest has no browser to run the cookie component, which is what a dropped component looks like:
+    the write stays pending, with the same token, run after run."""
+    at, _ = _signed_in(app_env)
+    pending = at.session_state["_cbo_cookie_todo"]
+    assert pending.action == "set" and pending.token
+    at.run()
+    at.run()
+    assert at.session_state["_cbo_cookie_todo"] == pending
