@@ -27,3 +27,16 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine):
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_the_default_engine_follows_database_url(tmp_path, monkeypatch):
+    """get_engine() reads DATABASE_URL each time: it cached the first one it saw, so a later caller (a test, the
+    users CLI after a settings change) silently wrote to the first database."""
+    from core.platform.db import get_engine
+
+    first, second = (f"sqlite:///{tmp_path / name}" for name in ("first.db", "second.db"))
+    monkeypatch.setenv("DATABASE_URL", first)
+    assert get_engine().url.database.endswith("first.db")
+    monkeypatch.setenv("DATABASE_URL", second)
+    assert get_engine().url.database.endswith("second.db")
+    assert get_engine() is get_engine(second)  # still one engine per URL

@@ -72,9 +72,15 @@ def _private_sqlite_files(path: Path) -> None:
             _restrict(file, 0o600)
 
 
-@functools.cache
 def get_engine(url: str | None = None) -> Engine:
-    url = _normalise_url(url or config.database_url())
+    """The engine for `url`, else for DATABASE_URL as it is now: one engine per URL in the process."""
+    # The URL is resolved before the cache is consulted: caching get_engine(None) itself kept the engine of the
+    # first DATABASE_URL seen, so code that later ran under another one wrote to the first database.
+    return _engine_for(_normalise_url(url or config.database_url()))
+
+
+@functools.cache
+def _engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         db_path = make_url(url).database
         if db_path and db_path != ":memory:" and not db_path.startswith("file:"):
