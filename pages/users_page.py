@@ -67,8 +67,10 @@ def _users_table(everyone: list[users.UserView]) -> None:
     if not everyone:
         empty_state(t("No users yet."))
         return
+    table = pd.DataFrame([u.__dict__ for u in everyone])[["username", "display_name", "role", "disabled", "is_demo"]]
+    table["role"] = table["role"].map(t)  # a role is our code: shown in the user's language, like the role boxes
     st.dataframe(
-        pd.DataFrame([u.__dict__ for u in everyone])[["username", "display_name", "role", "disabled", "is_demo"]],
+        table,
         hide_index=True,
         width="stretch",
         column_config={

@@ -13,7 +13,7 @@ import pytest
 
 from core.platform import users
 from core.platform.db import get_engine, unit_of_work
-from tests.apptest_support import AppTest, app_as, open_page
+from tests.apptest_support import APP, AppTest, app_as, open_page
 from tests.conftest import SEED_END, fresh_database_url
 from ui.text import plain
 
@@ -170,3 +170,13 @@ def test_a_half_typed_password_stays_with_its_user():
     labelled(change_tab(at).text_input, "New password").input("Typed-For-Viewer-1")
     at = pick_user(at, staff)
     assert labelled(change_tab(at).text_input, "New password").value == ""
+
+
+def test_the_users_table_names_roles_in_the_users_language():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = at.session_state["name"] = "admin"
+    at.query_params["lang"] = "中文"  # as a shared link carries it; the picker would save it as admin's language
+    ok(open_page(at.run(), "users"))
+    roles = set(at.dataframe[0].value["role"])
+    assert "管理员" in roles and "admin" not in roles, roles
