@@ -40,3 +40,18 @@ def test_the_default_engine_follows_database_url(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", second)
     assert get_engine().url.database.endswith("second.db")
     assert get_engine() is get_engine(second)  # still one engine per URL
+
+
+def test_a_bulk_load_gets_a_larger_sqlite_page_cache_and_gives_it_back(engine):
+    """On SQLite the cache grows for the block and is restored after; on PostgreSQL nothing is sent (a PRAGMA
+    there would be a syntax error, so the block running at all is the check)."""
+    from core.platform.db import is_sqlite, larger_sqlite_page_cache
+
+    def cache_size(conn):
+        return conn.exec_driver_sql("PRAGMA cache_size").scalar() if is_sqlite(engine) else None
+
+    with engine.connect() as conn:
+        before = cache_size(conn)
+        with larger_sqlite_page_cache(conn, 4096):
+            inside = cache_size(conn)
+        assert (inside, cache_size(conn)) == ((-4096, before) if is_sqlite(engine) else (None, None))

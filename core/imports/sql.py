@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, select
 from sqlalchemy.orm import Session
 
+from core.platform.db import larger_sqlite_page_cache
 from core.platform.models import Channel, Customer, FxRate, ImportRow, Market, Order, Payment, Product, Shipment, Ticket
 
 CHUNK = 5000  # keys per IN (...) lookup
@@ -419,15 +420,6 @@ def _executemany(session: Session, sql: str, rows: Iterable[Sequence]) -> None:
 
 @contextmanager
 def _roomy_cache(session: Session):
-    """SQLite keeps 2 MB of pages by default: a large import then writes index pages out and reads them back
-    over and over. For its transaction the import lets the connection keep up to IMPORT_CACHE_KIB."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
+    """The import's transaction keeps up to IMPORT_CACHE_KIB of SQLite pages (see larger_sqlite_page_cache)."""
+    with larger_sqlite_page_cache(session.connection(), IMPORT_CACHE_KIB):
         yield
-        return
-    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")

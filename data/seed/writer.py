@@ -11,6 +11,8 @@ import numpy as np
 from sqlalchemy import Boolean, DateTime, Float, Integer, Numeric, insert
 from sqlalchemy.engine import Connection
 
+from core.platform.db import larger_sqlite_page_cache
+
 INSERT_CHUNK_ROWS = 50_000
 SQLITE_BULK_CACHE_KIB = 512 * 1024
 
@@ -93,13 +95,6 @@ class BulkWriter:
 
 @contextmanager
 def roomy_sqlite_cache(connection: Connection):
-    """A large page cache while loading: index inserts in random key order otherwise thrash SQLite's 2 MB default."""
-    if connection.dialect.name != "sqlite":
+    """The seed's load keeps up to SQLITE_BULK_CACHE_KIB of SQLite pages (see larger_sqlite_page_cache)."""
+    with larger_sqlite_page_cache(connection, SQLITE_BULK_CACHE_KIB):
         yield
-        return
-    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
