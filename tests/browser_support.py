@@ -246,6 +246,26 @@ def click_nav(page, title: str) -> None:
     wait_idle(page)
 
 
+def open_from_nav(page, title: str, *, attempts: int = 3, timeout_ms: int = 10_000) -> None:
+    """Open the page `title` from the sidebar and wait until its heading is the current run's.
+
+    Right after a login the app reruns once or twice more (the remembered-login cookie is written by a
+    component that reports back), and a click that lands while the sidebar is being redrawn can hit a link
+    that is about to be replaced: the click is lost and nothing navigates. So the click is repeated, at most
+    `attempts` times, until the page's own h1 appears."""
+    heading = page.locator("[data-testid=stMain] h1").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    for attempt in range(attempts):
+        wait_idle(page, start_ms=0)
+        nav_link(page, title).click()
+        wait_idle(page)
+        try:
+            heading.first.wait_for(state="visible", timeout=timeout_ms)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: the click was lost, try again
+            if attempt == attempts - 1:
+                raise
+
+
 def log_in(page, username: str, password: str) -> None:
     """Fill the streamlit-authenticator form and press Log in; returns once the form went or an error shows."""
     form = page.locator(LOGIN_FORM)

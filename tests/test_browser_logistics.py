@@ -10,12 +10,12 @@ from core.platform.db import get_engine, unit_of_work
 from tests.browser_support import (
     DEMO_PASSWORDS,
     METRIC,
-    NAV_LINKS,
     chromium_browser,
     goto,
     h1_texts,
     log_in,
     metric_value,
+    open_from_nav,
     require_chromium,
     running_server,
     wait_idle,
@@ -47,9 +47,7 @@ def test_parcel_calculator_prices_a_heavier_parcel(server, seeded_url):
         try:
             goto(page, server.url())
             log_in(page, "viewer", DEMO_PASSWORDS["viewer"])
-            # the nav link's text also carries its icon's ligature name ("local_shipping"): match a substring
-            page.locator(NAV_LINKS).filter(has_text="Logistics").first.click()
-            wait_idle(page)
+            open_from_nav(page, "Logistics")
             page.wait_for_selector("[data-testid=stMain] h1 >> text=Logistics", timeout=30_000)
             assert h1_texts(page) == ["Logistics"], h1_texts(page)
             page.wait_for_selector(f"{METRIC} >> text={LABEL}", timeout=30_000)

@@ -7,10 +7,10 @@ import pytest
 from tests.browser_support import (
     DEMO_PASSWORDS,
     LIVE,
-    NAV_LINKS,
     chromium_browser,
     goto,
     log_in,
+    open_from_nav,
     require_chromium,
     running_server,
     wait_idle,
@@ -45,8 +45,7 @@ def test_moving_a_weight_reorders_the_ranking(server):
         try:
             goto(page, server.url())
             log_in(page, "manager", DEMO_PASSWORDS["manager"])
-            page.locator(NAV_LINKS).filter(has_text="Product selection").first.click()
-            wait_idle(page)
+            open_from_nav(page, "Product selection")
             page.wait_for_selector(TOP_THREE, timeout=60_000)
             before = _top_three(page)
             # Rank by margin alone: every other weight to 0, margin to 100.

@@ -12,11 +12,11 @@ from tests.browser_support import (
     DEMO_PASSWORDS,
     LIVE,
     METRIC,
-    NAV_LINKS,
     chromium_browser,
     goto,
     log_in,
     metric_value,
+    open_from_nav,
     require_chromium,
     running_server,
     wait_idle,
@@ -50,8 +50,7 @@ def test_slider_reruns_only_the_fragment(server):
         try:
             goto(page, server.url())
             log_in(page, "manager", DEMO_PASSWORDS["manager"])
-            page.locator(NAV_LINKS).filter(has_text="What-if simulator").first.click()
-            wait_idle(page)
+            open_from_nav(page, "What-if simulator")
             page.wait_for_selector(f"{METRIC} >> text=Contribution margin", timeout=30_000)
             page.wait_for_selector(INSIDE, state="attached", timeout=30_000)
             outside, inside, margin = _token(page, OUTSIDE), _token(page, INSIDE), _margin(page)
