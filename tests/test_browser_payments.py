@@ -14,6 +14,7 @@ from tests.browser_support import (
     log_in,
     metric_card,
     metric_value,
+    open_from_nav,
     require_chromium,
     running_server,
     wait_idle,
@@ -35,8 +36,7 @@ def test_fx_shock_slider_changes_the_margin(server):
         try:
             goto(page, server.url())
             log_in(page, "viewer", DEMO_PASSWORDS["viewer"])
-            page.locator('[data-testid=stSidebarNav] a[href$="/payments"]').first.click()
-            wait_idle(page)
+            open_from_nav(page, "Payments")
             assert h1_texts(page) == ["Payments"], h1_texts(page)
             page.wait_for_selector(f"{METRIC} >> text=Margin after FX shock", timeout=30_000)
             before = metric_value(page, "Margin after FX shock")

@@ -15,6 +15,7 @@ from tests.browser_support import (
     h1_texts,
     live,
     log_in,
+    open_from_nav,
     require_chromium,
     running_server,
     wait_idle,
@@ -80,8 +81,7 @@ def test_manager_edits_a_risk_and_the_heat_map_changes(server, risk_db):
         try:
             goto(page, server.url())
             log_in(page, "manager", DEMO_PASSWORDS["manager"])
-            page.locator('[data-testid=stSidebarNav] a[href$="/risk"]').first.click()
-            wait_idle(page)
+            open_from_nav(page, "Risk")
             assert h1_texts(page) == ["Risk"], h1_texts(page)
             page.wait_for_selector(f"[data-testid=stVegaLiteChart] >> text={HEAT_MAP_TITLE}", timeout=30_000)
             before = _heat_map_counts(page)

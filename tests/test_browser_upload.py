@@ -17,6 +17,7 @@ from tests.browser_support import (
     h1_texts,
     live,
     log_in,
+    open_from_nav,
     require_chromium,
     running_server,
     wait_idle,
@@ -49,8 +50,7 @@ def server(tmp_path_factory):
 def _open_upload_page(page, server) -> None:
     goto(page, server.url())
     log_in(page, "staff", DEMO_PASSWORDS["staff"])
-    page.locator('[data-testid=stSidebarNav] a[href$="/upload"]').first.click()
-    wait_idle(page)
+    open_from_nav(page, "CSV upload")
     assert h1_texts(page) == ["CSV upload"], h1_texts(page)
 
 
