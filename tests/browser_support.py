@@ -92,6 +92,51 @@ def chromium_browser() -> Iterator:
         playwright.stop()
 
 
+# --------------------------------------------------------------------------- shared fixtures
+# Import them into a browser test module (`from tests.browser_support import browser, new_page`). A module may
+# set TIMEOUT_MS and VIEWPORT to change the defaults for its own pages.
+
+DEFAULT_TIMEOUT_MS = 20_000
+DEFAULT_VIEWPORT = {"width": 1400, "height": 1000}
+
+
+@pytest.fixture(scope="module")
+def browser(request, tmp_path_factory):
+    """One headless chromium for the module; skipped (failed under CI) without /usr/bin/chromium. A failed test's
+    report gets its server log and a screenshot (FailureReport)."""
+    from playwright.sync_api import expect
+
+    require_chromium()
+    expect.set_options(timeout=getattr(request.module, "TIMEOUT_MS", DEFAULT_TIMEOUT_MS))
+    plugin = FailureReport(tmp_path_factory.mktemp("browser-artifacts"))
+    name = f"cbo-browser-failure-report-{request.module.__name__}"
+    request.config.pluginmanager.register(plugin, name)
+    try:
+        with chromium_browser() as chromium:
+            yield chromium
+    finally:
+        request.config.pluginmanager.unregister(plugin)
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """Factory: a page in a brand-new browser context (no cookies); all closed after the test."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport=getattr(request.module, "VIEWPORT", DEFAULT_VIEWPORT), locale="en-US")
+        context.set_default_timeout(getattr(request.module, "TIMEOUT_MS", DEFAULT_TIMEOUT_MS))
+        context.add_init_script(CONTENT_RECORDER)
+        contexts.append(context)
+        page = context.new_page()
+        attach(request.node, page=page)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
 # --------------------------------------------------------------------------- streamlit server
 
 

@@ -14,18 +14,16 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import (
-    CONTENT_RECORDER,
+from tests.browser_support import (  # browser, new_page: shared fixtures
     DEMO_PASSWORDS,
     LOGIN_FORM,
     METRIC,
     METRIC_VALUE,
     NAV_LINKS,
-    FailureReport,
     StreamlitServer,
     attach,
+    browser,  # noqa: F401 (a fixture)
     choose_option,
-    chromium_browser,
     click_nav,
     close_page_not_found_dialogs,
     ensure_logged_in,
@@ -38,8 +36,8 @@ from tests.browser_support import (
     metric_value,
     multiselect_tags,
     nav_link_texts,
+    new_page,  # noqa: F401 (a fixture)
     reauth_cookie,
-    require_chromium,
     running_server,
     seen_content,
     selectbox_value,
@@ -61,20 +59,6 @@ WRONG_PASSWORD_MESSAGE = "Username or password is incorrect."
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def browser(request, tmp_path_factory):
-    """One headless chromium for the module; skipped (failed under CI) without /usr/bin/chromium."""
-    require_chromium()
-    expect.set_options(timeout=TIMEOUT_MS)
-    plugin = FailureReport(tmp_path_factory.mktemp("browser-artifacts"))
-    request.config.pluginmanager.register(plugin, "cbo-browser-failure-report")
-    try:
-        with chromium_browser() as chromium:
-            yield chromium
-    finally:
-        request.config.pluginmanager.unregister(plugin)
 
 
 @pytest.fixture(scope="module")
@@ -108,25 +92,6 @@ def fresh_server(_fresh_server_process, request):
     attach(request.node, server=_fresh_server_process)
     _fresh_server_process.wait_healthy()
     return _fresh_server_process
-
-
-@pytest.fixture
-def new_page(browser, request):
-    """Factory: a page in a brand-new browser context (no cookies); all closed after the test."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-        context.set_default_timeout(TIMEOUT_MS)
-        context.add_init_script(CONTENT_RECORDER)
-        contexts.append(context)
-        page = context.new_page()
-        attach(request.node, page=page)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

@@ -13,20 +13,20 @@ import pytest
 
 from core.platform import users
 from core.platform.db import get_engine, unit_of_work
-from tests.browser_support import (
+from tests.browser_support import (  # browser, new_page: shared fixtures
     DEMO_PASSWORDS,
     DIALOG,
     LOGIN_FORM,
     METRIC,
     NAV_LINKS,
-    FailureReport,
     StreamlitServer,
     attach,
-    chromium_browser,
+    browser,  # noqa: F401 (a fixture)
     goto,
     h1_texts,
     log_in,
     nav_link_texts,
+    new_page,  # noqa: F401 (a fixture)
     require_chromium,
     running_server,
     wait_idle,
@@ -35,6 +35,7 @@ from tests.conftest import SEED_END, fresh_database_url
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 30_000
+VIEWPORT = {"width": 1400, "height": 1100}
 PASSWORD = "Routes-Test-Pass-9"
 MARKDOWN_NAME = "![pixel](http://127.0.0.1:9/pixel.png) **Boss** :red[x]"
 # Streamlit's page module titles as its pages/ folder scheme would list them ("what if page", ...)
@@ -58,35 +59,6 @@ def routes_db_url(tmp_path_factory) -> str:
         users.create_user(session, "md-name", PASSWORD, "viewer", display_name=MARKDOWN_NAME)
         users.create_user(session, "wi-manager", PASSWORD, "manager")
     return url
-
-
-@pytest.fixture(scope="module")
-def browser(request, tmp_path_factory):
-    require_chromium()
-    plugin = FailureReport(tmp_path_factory.mktemp("browser-routes-artifacts"))
-    request.config.pluginmanager.register(plugin, "cbo-browser-routes-failure-report")
-    try:
-        with chromium_browser() as chromium:
-            yield chromium
-    finally:
-        request.config.pluginmanager.unregister(plugin)
-
-
-@pytest.fixture
-def new_page(browser, request):
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="en-US")
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        attach(request.node, page=page)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
