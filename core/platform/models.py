@@ -152,6 +152,7 @@ class InboundShipment(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_cost_cny: Mapped[Decimal] = mapped_column(Money)
     freight_cost_usd: Mapped[Decimal] = mapped_column(Money)
+    duty_usd: Mapped[Decimal] = mapped_column(Money, default=0)  # import duty paid when the batch entered
     ordered_on: Mapped[dt.date] = mapped_column(Date)
     promised_on: Mapped[dt.date] = mapped_column(Date)
     shipped_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -229,6 +230,10 @@ class Shipment(Base):
     ship_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))  # in_transit, delivered, lost, returned_to_sender
     late_dispatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Duty and import VAT we paid on a DDP parcel, from core.landed_cost on the ship date when it was booked,
+    # so a later rule change does not rewrite history (0 when the buyer paid or nothing was due).
+    duty_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    import_vat_usd: Mapped[Decimal] = mapped_column(Money, default=0)
     __table_args__ = (Index("ix_shipments_date_carrier", "ship_date", "carrier"),)
 
 
@@ -287,6 +292,8 @@ class Payment(Base):
     settled_usd_per_unit: Mapped[float | None] = mapped_column(Float)
     disputed_on: Mapped[dt.date | None] = mapped_column(Date)
     dispute_reason: Mapped[str | None] = mapped_column(String(40))
+    dispute_outcome: Mapped[str | None] = mapped_column(String(10))  # won, lost, pending; NULL without dispute
+    dispute_fee_usd: Mapped[Decimal] = mapped_column(Money, default=0)  # the scheme's fee, won or lost
     fraud_reported: Mapped[bool] = mapped_column(Boolean, default=False)
     refunded_usd: Mapped[Decimal] = mapped_column(Money, default=0)
     __table_args__ = (Index("ix_payments_date_market", "attempt_date", "market_code", "channel_id"),)
@@ -857,3 +864,135 @@ class DailyTransit(Base):
     transit_days: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivered: Mapped[int] = mapped_column(Integer)
     on_time: Mapped[int] = mapped_column(Integer)
+
+
+# --- profit ledger (issue 16) -------------------------------------------------------------------------------
+# Cost inputs the ledger (core.profit, core.summaries.profit) reads beside the transactions above.
+
+
+class MarketplaceFee(Base):
+    """A channel's referral-fee rate, valid over a date range (end exclusive); a category's own rate wins
+    over the channel's default (category_id NULL)."""
+
+    __tablename__ = "marketplace_fees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    referral_rate: Mapped[float] = mapped_column(Float)  # of what the buyer paid for the item, tax included
+    source: Mapped[str] = mapped_column(String(200), default="")
+
+
+class StorageRate(Base):
+    """What a warehouse charges to hold stock: USD per cubic metre per month, valid over a date range
+    (end exclusive), with the October-December rate FBA charges."""
+
+    __tablename__ = "storage_rates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    usd_per_m3_month: Mapped[float] = mapped_column(Float)
+    peak_usd_per_m3_month: Mapped[float] = mapped_column(Float)  # October-December
+
+
+class AdCampaign(Base):
+    """An advertising campaign on one ad platform, driving sales of one sales channel in one market."""
+
+    __tablename__ = "ad_campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))  # amazon_sp, google_shopping, meta, tiktok
+    campaign_ref: Mapped[str] = mapped_column(String(80))  # the platform's campaign id or name
+    name: Mapped[str] = mapped_column(String(160))
+    market_code: Mapped[str] = mapped_column(ForeignKey("markets.code"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (UniqueConstraint("platform", "campaign_ref"),)
+
+
+class AdSpend(Base):
+    """A campaign's day: spend and what the platform attributes to it; `product_id` when the platform names
+    the advertised SKU (Amazon Sponsored Products), NULL for spend no SKU is named for."""
+
+    __tablename__ = "ad_spend"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("ad_campaigns.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    spend: Mapped[Decimal] = mapped_column(Money)  # in `currency`
+    spend_usd: Mapped[Decimal] = mapped_column(Money)  # at the day's rate
+    attributed_orders: Mapped[int] = mapped_column(Integer, default=0)
+    attributed_sales_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    __table_args__ = (Index("ix_ad_spend_day_campaign", "day", "campaign_id"),)
+
+
+class ProductCostEntry(Base):
+    """A landed unit cost a manager entered for a SKU from a date on, used where no purchase batch gives
+    one (core.profit.record_cost); the seed enters each SKU's opening-stock valuation this way."""
+
+    __tablename__ = "product_cost_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    unit_cost_usd: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    entered_by: Mapped[str] = mapped_column(String(60))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("product_id", "valid_from"),)
+
+
+class SkuCost(Base):
+    """The landed unit cost of a SKU over [valid_from, valid_to) (summary; core.summaries.costs)."""
+
+    __tablename__ = "sku_costs"
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[dt.date] = mapped_column(Date)  # exclusive; 9999-12-31 when open
+    unit_cost_usd: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(10))  # batches, manual
+
+
+class DailyProfit(Base):
+    """The contribution-profit ledger: day x SKU x market x channel, every cost line in USD
+    (core.summaries.profit writes it, core.profit reads it and documents each line).
+
+    product_id 0 holds costs no SKU can carry (unattributed ad spend on a day without sales, stock that
+    shipped nothing); market_code '' and channel_id 0 likewise for storage of stock that sold nowhere."""
+
+    __tablename__ = "daily_profit"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    returned_units: Mapped[int] = mapped_column(Integer)
+    uncosted_units: Mapped[int] = mapped_column(Integer)  # sold with no known unit cost (costed at 0, listed)
+    gross_sales_usd: Mapped[float] = mapped_column(Float)
+    vat_usd: Mapped[float] = mapped_column(Float)
+    discounts_usd: Mapped[float] = mapped_column(Float)
+    net_revenue_usd: Mapped[float] = mapped_column(Float)
+    shipping_income_usd: Mapped[float] = mapped_column(Float)
+    product_cost_usd: Mapped[float] = mapped_column(Float)
+    shipping_usd: Mapped[float] = mapped_column(Float)
+    marketplace_fees_usd: Mapped[float] = mapped_column(Float)
+    marketplace_fees_estimated_usd: Mapped[float] = mapped_column(Float)  # the part from the fee schedule
+    fulfilment_fees_usd: Mapped[float] = mapped_column(Float)
+    payment_fees_usd: Mapped[float] = mapped_column(Float)
+    fx_cost_usd: Mapped[float] = mapped_column(Float)
+    duty_usd: Mapped[float] = mapped_column(Float)
+    refunds_usd: Mapped[float] = mapped_column(Float)
+    return_shipping_usd: Mapped[float] = mapped_column(Float)
+    write_off_usd: Mapped[float] = mapped_column(Float)
+    chargebacks_usd: Mapped[float] = mapped_column(Float)
+    dispute_fees_usd: Mapped[float] = mapped_column(Float)
+    advertising_usd: Mapped[float] = mapped_column(Float)
+    unattributed_ads_usd: Mapped[float] = mapped_column(Float)
+    storage_usd: Mapped[float] = mapped_column(Float)
+    contribution_usd: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("ix_daily_profit_product_day", "product_id", "day"),)
