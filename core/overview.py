@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from core import thresholds
-from core.platform.filters import Filters
+from core.platform.filters import Filters, KpiDelta
 from core.platform.models import (
     Channel,
     DailyDelivery,
@@ -48,27 +48,6 @@ class Kpis:
     refund_rate: float | None
     on_time_rate: float | None
     csat: float | None
-
-
-@dataclass(frozen=True)
-class KpiDelta:
-    name: str
-    current: float | None
-    previous: float | None
-
-    @property
-    def change(self) -> float | None:
-        """Relative change for amounts and counts (e.g. +0.12 = +12 %)."""
-        if self.current is None or not self.previous:
-            return None
-        return (self.current - self.previous) / abs(self.previous)
-
-    @property
-    def difference(self) -> float | None:
-        """Absolute change, used for rates (percentage points) and scores."""
-        if self.current is None or self.previous is None:
-            return None
-        return self.current - self.previous
 
 
 def kpis(session: Session, filters: Filters) -> Kpis:

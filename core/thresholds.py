@@ -88,6 +88,12 @@ ABC_A_SHARE, ABC_B_SHARE = 0.80, 0.95
 # High returns: a return rate >= max(5 %, 1.5 x the category's rate), once the SKU sold at least 20 units.
 HIGH_RETURN_RATE_FLOOR, HIGH_RETURN_CATEGORY_FACTOR, HIGH_RETURN_MIN_UNITS = 0.05, 1.5, 20
 
+# Profit ledger (issue 16): our own rules.
+# A loss-maker: contribution < 0 over the period on at least this many units (fewer is noise, not a verdict).
+LOSS_MAKER_MIN_UNITS = 5
+# A landed unit cost a manager enters is refused above this (a typo, not a product we buy); USD per unit.
+MANUAL_UNIT_COST_MAX_USD = 5000.0
+
 # Payments what-if (issue 7): the FX shock sliders move a currency at most this far either way.
 FX_SHOCK_MAX = 0.20
 

@@ -33,6 +33,27 @@ class Filters:
         return Filters(end - dt.timedelta(days=self.days - 1), end, self.markets, self.channels, self.currency)
 
 
+@dataclass(frozen=True)
+class KpiDelta:
+    name: str
+    current: float | None
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        """Relative change for amounts and counts (e.g. +0.12 = +12 %)."""
+        if self.current is None or not self.previous:
+            return None
+        return (self.current - self.previous) / abs(self.previous)
+
+    @property
+    def difference(self) -> float | None:
+        """Absolute change, used for rates (percentage points) and scores."""
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+
 def default_range(today: dt.date) -> tuple[dt.date, dt.date]:
     """The last 90 days, today included."""
     return today - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1), today

@@ -16,10 +16,13 @@ other way round.
 from __future__ import annotations
 
 from core.summaries import account_health, cohorts, delivery, fraud_scores, payments, returns, sales, tickets
+# The ledger last: sku_costs before daily_profit, which reads it (refresh_all runs in registration order).
+from core.summaries import costs, profit  # noqa: I001
 from core.summaries.account_health import refresh_daily_account_health
 from core.summaries.cohorts import refresh_monthly_cohorts
 from core.summaries.delivery import refresh_daily_delivery, refresh_daily_product_demand, refresh_daily_transit
 from core.summaries.fraud_scores import refresh_suspicious_payments
+from core.summaries.costs import refresh_sku_costs
 from core.summaries.payments import (
     PAYMENT_KEYS,
     refresh_daily_disputes,
@@ -28,6 +31,7 @@ from core.summaries.payments import (
     refresh_daily_settlements,
     refresh_payments_in_transit,
 )
+from core.summaries.profit import refresh_daily_profit
 from core.summaries.registry import (
     DATED_BY_THEIR_ORDER,
     PAYMENTS_AND_SERVICE,
@@ -56,7 +60,7 @@ from core.summaries.tickets import (
 )
 
 __all__ = [
-    "account_health", "affected_range", "BUCKET_EDGES", "cohorts", "DATED_BY_THEIR_ORDER", "delivery", "fraud_scores",
+    "account_health", "affected_range", "costs", "profit", "refresh_daily_profit", "refresh_sku_costs", "BUCKET_EDGES", "cohorts", "DATED_BY_THEIR_ORDER", "delivery", "fraud_scores",
     "MEASURES", "ORDER_VALUE_BANDS_USD", "PAYMENT_KEYS", "payments", "PAYMENTS_AND_SERVICE", "Refresh",
     "refresh_affected", "refresh_all", "refresh_daily_account_health", "refresh_daily_delivery",
     "refresh_daily_disputes", "refresh_daily_payment_outcomes", "refresh_daily_payments",

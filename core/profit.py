@@ -1,0 +1,405 @@
+"""Contribution profit: the one definition of margin and profit in the product.
+
+Every page that shows a margin, a profit or a cost per unit reads it from here (Overview, Profit, Market research,
+Product selection, What-if). The ledger is `daily_profit` (day x SKU x market x channel, USD), written by
+`core.summaries.profit` from the transactions we hold; this module reads it, converts to the reporting currency
+at each day's rate, and names every line, its source and how it is allocated.
+
+    contribution = net revenue + shipping charged - every cost line below
+    contribution margin = contribution / net revenue
+
+| line | source | allocation to a SKU |
+| --- | --- | --- |
+| gross sales | order lines (`line_total` at the order-day rate), non-cancelled orders | the line |
+| VAT | gross sales - discounts - net revenue: the VAT in the shelf price (0 where prices exclude tax) | the line |
+| discounts | the order's `discount_total`, in proportion to its lines' value | line value |
+| **net revenue** | `order_lines.revenue_usd`: net of VAT and discounts (the Overview's net revenue) | the line |
+| shipping charged | what the buyer paid for shipping, net of VAT | net revenue |
+| product cost (landed) | `sku_costs` (core.summaries.costs): moving weighted average of purchase batches (supplier price at the PO-date rate + freight + duty), else a manager's dated entry; on units sold less units returned | the line |
+| outbound shipping | `shipments.cost_usd`, actual, from warehouses other than FBA | weight (quantity x unit kg) |
+| marketplace and fulfilment fees | the marketplace payout's fee (its referral fee, actual) and the cost of FBA shipments (Amazon's fulfilment fee, actual); **estimated** from the dated `marketplace_fees` schedule where no payout is on record | net revenue (fees), weight (FBA) |
+| payment fees | `payments.fee_usd` of captured non-marketplace payments, actual (gateways bill their conversion spread in the fee) | net revenue |
+| FX cost | order-day value - the value at the rate the payout settled at, actual (negative = an FX gain) | net revenue |
+| duty and import VAT (DDP) | `shipments.duty_usd + import_vat_usd`, computed by core.landed_cost when the parcel was booked | net revenue |
+| refunds | refunds paid, net of the tax they give back: a return's refund to its SKU, the rest of the order's refund (lost parcels, goodwill) by net revenue | the line / net revenue |
+| return shipping | `returns.return_shipping_usd`, actual | the returned SKU |
+| write-off | returned units that cannot be resold, at their landed unit cost | the returned SKU |
+| chargebacks | a lost dispute's amount not already refunded | net revenue |
+| dispute fees | the scheme fee on every dispute, won or lost | net revenue |
+| advertising | `ad_spend` a platform attributes to a SKU, actual | the SKU |
+| unattributed advertising | **allocated**: spend no SKU is named for, spread over the day's SKUs of its market x channel by net revenue | net revenue |
+| storage | **estimated**: stock on hand at each weekly snapshot x unit volume x the warehouse's dated rate per m³-month (October-December rate at FBA), for the days until the next snapshot | units the warehouse shipped to each market x channel that month |
+
+Costs no SKU can carry keep their own rows so every total adds up: product 0 ("no SKU": unattributed spend on a
+day nothing sold there, costs of an order booked without lines, payments tied to no order) and market '' /
+channel 0 (storage of stock that shipped nothing that month). They count in every total and are listed as such.
+
+Days are order days: a return or a dispute counts against the day of its order, so a period's figures can
+still move while its orders are returned. Ad spend and storage are filed on their own days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, fields
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import thresholds
+from core.platform import users
+from core.platform.filters import Filters, KpiDelta
+from core.platform.models import (
+    AuditEvent,
+    Category,
+    Channel,
+    DailyProfit,
+    DailySales,
+    InboundShipment,
+    Market,
+    Product,
+    ProductCostEntry,
+)
+from core.platform.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
+from core.summaries import refresh_daily_profit, refresh_sku_costs
+from core.summaries.profit import NO_PRODUCT
+
+# --- the lines ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str  # the measure's name, without _usd
+    label: str  # English; pages translate it
+    kind: str  # "income", "deduction" (gross sales to net revenue), "cost", "total"
+    basis: str  # "actual", "estimated", "allocated"
+    how: str  # where it comes from, in one sentence (help text)
+
+
+LINES: tuple[Line, ...] = (
+    Line("gross_sales", "Gross sales", "income", "actual",
+         "What buyers paid for the items on non-cancelled orders, VAT included where shelf prices include it."),
+    Line("vat", "VAT", "deduction", "actual", "The VAT or GST inside the shelf price (none where prices exclude tax)."),
+    Line("discounts", "Discounts", "deduction", "actual",
+         "Order discounts, shared over the order's items by their value."),
+    Line("net_revenue", "Net revenue", "total", "actual", "Item revenue net of VAT and discounts."),
+    Line("shipping_income", "Shipping charged", "income", "actual",
+         "What buyers paid for shipping, net of VAT."),
+    Line("product_cost", "Product cost (landed)", "cost", "actual",
+         "Moving weighted average landed cost of the SKU's purchase batches (supplier price at the PO-date rate, "
+         "freight and duty), or a manager's dated entry before its first batch; on units kept by the buyer."),
+    Line("shipping", "Outbound shipping", "cost", "actual",
+         "Carrier cost of each order's shipments, shared over its items by weight."),
+    Line("marketplace_fees", "Marketplace and fulfilment fees", "cost", "actual",
+         "Referral fees from the marketplace payouts and Amazon's fulfilment fee on FBA orders; estimated from "
+         "the dated fee schedule for orders whose payout we do not hold."),
+    Line("payment_fees", "Payment fees", "cost", "actual",
+         "Gateway fees on the captured payments, currency conversion included."),
+    Line("fx_cost", "FX cost", "cost", "actual",
+         "Order-day value less the value at the rate the payout settled at (negative: a gain)."),
+    Line("duty", "Duty and import VAT (DDP)", "cost", "actual",
+         "Duty and import VAT we paid on parcels shipped delivered-duty-paid, stored when each was booked."),
+    Line("refunds", "Refunds", "cost", "actual",
+         "Refunds paid to buyers, net of the tax they give back."),
+    Line("return_shipping", "Return shipping", "cost", "actual", "Return labels we paid for."),
+    Line("write_off", "Returned units written off", "cost", "estimated",
+         "Returned units that cannot be resold, at their landed unit cost."),
+    Line("chargebacks", "Chargebacks lost", "cost", "actual", "Disputed amounts we lost, less refunds already paid."),
+    Line("dispute_fees", "Dispute fees", "cost", "actual", "The card scheme's fee on each dispute, won or lost."),
+    Line("advertising", "Advertising", "cost", "actual", "Ad spend the ad platform attributes to the SKU."),
+    Line("unattributed_ads", "Unattributed advertising", "cost", "allocated",
+         "Ad spend no SKU is named for, spread over the day's SKUs of its market and channel by net revenue: an "
+         "allocation, not a measurement."),
+    Line("storage", "Storage", "cost", "estimated",
+         "Units on hand at each weekly stock count x unit volume x the warehouse's monthly rate per cubic metre "
+         "(FBA's higher October-December rate), spread over the markets the stock shipped to."),
+    Line("contribution", "Contribution profit", "total", "actual",
+         "Net revenue and shipping charged less every cost above."),
+)
+COST_KEYS = tuple(line.key for line in LINES if line.kind == "cost")
+# The marketplace line shows FBA fulfilment with the referral fees: the ledger keeps them apart.
+COLUMNS_OF = {"marketplace_fees": ("marketplace_fees", "fulfilment_fees")}
+AMOUNTS = ("gross_sales", "vat", "discounts", "net_revenue", "shipping_income", *COST_KEYS, "contribution",
+           "marketplace_fees_estimated")
+GROUPINGS = ("sku", "sku_market", "sku_market_channel", "market", "channel", "category")
+GROUP_KEYS = {"sku": ("product_id",), "sku_market": ("product_id", "market_code"),
+              "sku_market_channel": ("product_id", "market_code", "channel_id"), "market": ("market_code",),
+              "channel": ("channel_id",), "category": ("category_id",)}
+
+
+def _amount(name: str, currency: str):
+    columns = COLUMNS_OF.get(name, (name,))
+    total = sum((getattr(DailyProfit, f"{c}_usd") for c in columns[1:]), getattr(DailyProfit, f"{columns[0]}_usd"))
+    return func.coalesce(func.sum(in_currency(total, currency)), 0.0).label(name)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One row of the profit table to drill into; None = every value."""
+
+    product_id: int | None = None
+    market_code: str | None = None
+    channel_id: int | None = None
+    category_id: int | None = None
+
+
+def _ledger(filters: Filters, *columns, selection: Selection | None = None):
+    stmt = select(*columns).select_from(DailyProfit)
+    stmt = join_fx(stmt, DailyProfit.day, filters.currency)
+    stmt = where_filters(stmt, filters, day=DailyProfit.day, market=DailyProfit.market_code,
+                         channel_id=DailyProfit.channel_id)
+    if selection is not None:
+        if selection.product_id is not None:
+            stmt = stmt.where(DailyProfit.product_id == selection.product_id)
+        if selection.market_code is not None:
+            stmt = stmt.where(DailyProfit.market_code == selection.market_code)
+        if selection.channel_id is not None:
+            stmt = stmt.where(DailyProfit.channel_id == selection.channel_id)
+        if selection.category_id is not None:
+            stmt = stmt.where(DailyProfit.product_id.in_(
+                select(Product.id).where(Product.category_id == selection.category_id)))
+    return stmt
+
+
+def totals(session: Session, filters: Filters, selection: Selection | None = None) -> dict[str, float]:
+    """Every amount of `AMOUNTS` plus units, over the filters (and a selected row), in the reporting currency."""
+    stmt = _ledger(filters, *[_amount(name, filters.currency) for name in AMOUNTS],
+                   func.coalesce(func.sum(DailyProfit.units), 0).label("units"),
+                   func.coalesce(func.sum(DailyProfit.uncosted_units), 0).label("uncosted_units"),
+                   selection=selection)
+    row = session.execute(stmt).one()._mapping
+    return {key: float(value) for key, value in row.items()}
+
+
+def margin(contribution: float | None, net_revenue: float | None) -> float | None:
+    """Contribution margin: contribution / net revenue (None without revenue)."""
+    return safe_ratio(contribution, net_revenue)
+
+
+# --- KPIs -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfitKpis:
+    net_revenue: float
+    contribution: float
+    contribution_margin: float | None
+    profit_per_order: float | None
+    loss_making_skus: int
+
+
+def orders(session: Session, filters: Filters) -> int:
+    """Non-cancelled orders (the ledger counts an order once per SKU it holds, so totals count from daily_sales)."""
+    stmt = where_filters(select(func.coalesce(func.sum(DailySales.orders), 0)), filters, day=DailySales.day,
+                         market=DailySales.market_code, channel_id=DailySales.channel_id)
+    return int(session.scalar(stmt))
+
+
+def kpis(session: Session, filters: Filters) -> ProfitKpis:
+    total = totals(session, filters)
+    skus = table(session, filters, "sku")
+    count = orders(session, filters)
+    return ProfitKpis(
+        net_revenue=total["net_revenue"], contribution=total["contribution"],
+        contribution_margin=margin(total["contribution"], total["net_revenue"]),
+        profit_per_order=safe_ratio(total["contribution"], count),
+        loss_making_skus=int(skus["loss_maker"].sum()) if not skus.empty else 0,
+    )
+
+
+def kpi_deltas(session: Session, filters: Filters) -> list[KpiDelta]:
+    current, previous = kpis(session, filters), kpis(session, filters.previous_period())
+    return [KpiDelta(f.name, getattr(current, f.name), getattr(previous, f.name)) for f in fields(ProfitKpis)]
+
+
+# --- the waterfall, the trend, the table -----------------------------------------------------------------------
+
+
+def waterfall(session: Session, filters: Filters, selection: Selection | None = None) -> pd.DataFrame:
+    """The P&L steps in order: amount (costs and deductions negative), share of net revenue, the running total
+    where the step ends, and each line's basis and help text."""
+    total = totals(session, filters, selection)
+    revenue = total["net_revenue"]
+    rows, running = [], 0.0
+    for line in LINES:
+        amount = total[line.key]
+        if line.kind in ("deduction", "cost"):
+            amount = -amount
+        if line.kind == "total":
+            start, running = 0.0, amount
+        else:
+            start, running = running, running + amount
+        basis = line.basis
+        if line.key == "marketplace_fees" and total["marketplace_fees_estimated"] > 0.005:
+            basis = "partly_estimated"
+        rows.append({"key": line.key, "label": line.label, "kind": line.kind, "amount": amount, "start": start,
+                     "end": running, "share": safe_ratio(amount, revenue), "basis": basis, "how": line.how})
+    return pd.DataFrame(rows)
+
+
+def _partial(month: pd.Timestamp, filters: Filters) -> bool:
+    first = month.date()
+    last = (month + pd.offsets.MonthEnd(0)).date()
+    return filters.start > first or filters.end < last
+
+
+def monthly(session: Session, filters: Filters, selection: Selection | None = None) -> pd.DataFrame:
+    """Net revenue, contribution and margin per month; `partial` where the filters cover only part of it."""
+    month = month_start(session, DailyProfit.day)
+    stmt = _ledger(filters, month.label("month"), _amount("net_revenue", filters.currency),
+                   _amount("contribution", filters.currency), selection=selection).group_by(month).order_by(month)
+    data = frame(session, stmt)
+    if data.empty:
+        return pd.DataFrame(columns=["month", "net_revenue", "contribution", "margin", "partial"])
+    data["month"] = pd.to_datetime(data["month"])
+    data["net_revenue"] = data["net_revenue"].astype(float)
+    data["contribution"] = data["contribution"].astype(float)
+    data["margin"] = data["contribution"] / data["net_revenue"].where(data["net_revenue"] != 0)
+    data["partial"] = [_partial(m, filters) for m in data["month"]]
+    return data
+
+
+def table(session: Session, filters: Filters, grouping: str) -> pd.DataFrame:
+    """One row per group: names, units, net revenue, every cost line, contribution, margin and `loss_maker`
+    (contribution < 0 on at least `thresholds.LOSS_MAKER_MIN_UNITS` units)."""
+    if grouping not in GROUPINGS:
+        raise ValueError(f"Unknown grouping {grouping!r}; one of {', '.join(GROUPINGS)}")
+    keys = GROUP_KEYS[grouping]
+    ccy = filters.currency
+    by = [Product.category_id.label("category_id")] if grouping == "category" else \
+        [getattr(DailyProfit, key) for key in keys]
+    amounts = [_amount(name, ccy) for name in AMOUNTS]
+    stmt = _ledger(filters, *by, func.sum(DailyProfit.units).label("units"),
+                   func.sum(DailyProfit.uncosted_units).label("uncosted_units"), *amounts)
+    if grouping == "category":
+        stmt = stmt.outerjoin(Product, Product.id == DailyProfit.product_id)
+    data = frame(session, stmt.group_by(*by))
+    if data.empty:
+        return pd.DataFrame(columns=[*keys, "units", *AMOUNTS, "margin", "loss_maker"])
+    for name in AMOUNTS:
+        data[name] = data[name].astype(float)
+    data["units"] = data["units"].fillna(0).astype(int)
+    data["margin"] = data["contribution"] / data["net_revenue"].where(data["net_revenue"] > 0)
+    data["loss_maker"] = (data["contribution"] < 0) & (data["units"] >= thresholds.LOSS_MAKER_MIN_UNITS)
+    data = _with_names(session, data)
+    return data.sort_values("contribution").reset_index(drop=True)
+
+
+def _with_names(session: Session, data: pd.DataFrame) -> pd.DataFrame:
+    """SKU, product, market, channel and category names beside the keys (product 0: no SKU)."""
+    if "product_id" in data:
+        products = frame(session, select(Product.id, Product.sku, Product.name, Product.category_id))
+        products = products.rename(columns={"id": "product_id", "name": "product"})
+        data = data.merge(products, on="product_id", how="left")
+        data["category_id"] = data["category_id"].astype("Int64")
+    if "market_code" in data:
+        names = dict(session.execute(select(Market.code, Market.name)).all())
+        data["market"] = data["market_code"].map(names)
+    if "channel_id" in data:
+        channels = dict(session.execute(select(Channel.id, Channel.code)).all())
+        data["channel"] = data["channel_id"].map(channels)
+    if "category_id" in data:
+        categories = dict(session.execute(select(Category.id, Category.code)).all())
+        data["category"] = data["category_id"].map(lambda c: categories.get(c) if pd.notna(c) else None)
+    return data
+
+
+def uncosted_sales(session: Session, filters: Filters) -> pd.DataFrame:
+    """SKUs sold in the period with units no unit cost covers (costed at 0 until a cost is entered)."""
+    stmt = _ledger(filters, DailyProfit.product_id, func.sum(DailyProfit.uncosted_units).label("units"),
+                   func.min(DailyProfit.day).label("first_day"), func.max(DailyProfit.day).label("last_day"))
+    stmt = stmt.where(DailyProfit.uncosted_units > 0).group_by(DailyProfit.product_id)
+    data = frame(session, stmt)
+    if data.empty:
+        return pd.DataFrame(columns=["product_id", "sku", "product", "units", "first_day", "last_day"])
+    return _with_names(session, data)[["product_id", "sku", "product", "units", "first_day", "last_day"]]
+
+
+def per_unit(session: Session, filters: Filters, product_id: int, market_code: str) -> dict[str, float] | None:
+    """A SKU x market's actual figures per unit sold over the filters (the what-if's starting point), None
+    without sales."""
+    total = totals(session, filters, Selection(product_id=product_id, market_code=market_code))
+    units = total["units"]
+    if not units:
+        return None
+    return {name: total[name] / units for name in AMOUNTS} | {"units": units}
+
+
+def by_market(session: Session, filters: Filters) -> pd.DataFrame:
+    """Net revenue, outbound shipping and contribution per market (market research reads its margin here)."""
+    return table(session, filters, "market")
+
+
+# --- manual unit costs --------------------------------------------------------------------------------------
+
+
+class CostEntryError(ValueError):
+    """A unit cost entry was refused; `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def record_cost(session: Session, actor_username: str | None, sku: str, valid_from: dt.date, unit_cost_usd: float,
+                note: str = "", *, today: dt.date, now: dt.datetime | None = None) -> ProductCostEntry:
+    """Enter (or correct) a SKU's landed unit cost from `valid_from` on, for sales before its first purchase
+    batch; managers only; audited with the value before and after; the ledger is refreshed from that day on."""
+    users.authorize(session, actor_username, "manager")
+    product = session.scalar(select(Product).where(Product.sku == (sku or "").strip()))
+    if product is None:
+        raise CostEntryError("sku", f"Unknown SKU {sku!r}")
+    if not isinstance(valid_from, dt.date):
+        raise CostEntryError("valid_from", "Enter the date the cost applies from")
+    if valid_from > today:
+        raise CostEntryError("valid_from", f"The date {valid_from.isoformat()} is in the future")
+    try:
+        cost = float(unit_cost_usd)
+    except (TypeError, ValueError):
+        raise CostEntryError("unit_cost_usd", "The unit cost must be a number") from None
+    if not cost > 0:
+        raise CostEntryError("unit_cost_usd", "The unit cost must be more than 0")
+    if cost > thresholds.MANUAL_UNIT_COST_MAX_USD:
+        raise CostEntryError("unit_cost_usd",
+                             f"A unit cost above {thresholds.MANUAL_UNIT_COST_MAX_USD:,.0f} USD looks like a typo")
+    first_batch = session.scalar(select(func.min(InboundShipment.received_on))
+                                 .where(InboundShipment.product_id == product.id,
+                                        InboundShipment.received_on.is_not(None)))
+    if first_batch is not None and valid_from >= first_batch:
+        raise CostEntryError("valid_from", f"From {first_batch.isoformat()} on, {product.sku}'s cost comes from "
+                                           "its purchase batches")
+    note = (note or "").strip()[:200]
+    when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    entry = session.scalar(select(ProductCostEntry).where(ProductCostEntry.product_id == product.id,
+                                                          ProductCostEntry.valid_from == valid_from))
+    before = None if entry is None else float(entry.unit_cost_usd)
+    if entry is None:
+        entry = ProductCostEntry(product_id=product.id, valid_from=valid_from)
+        session.add(entry)
+    entry.unit_cost_usd, entry.note, entry.entered_by, entry.entered_at = round(cost, 2), note, actor_username, when
+    session.flush()
+    session.add(AuditEvent(at=when, username=actor_username, entity="product_cost", entity_id=f"{product.sku}",
+                           action="create" if before is None else "update",
+                           detail=json.dumps({"sku": product.sku, "valid_from": valid_from.isoformat(),
+                                              "before": before, "after": round(cost, 2), "note": note})))
+    # The entry moves the cost of every sale from its date on (up to the SKU's first batch): nothing before.
+    refresh_sku_costs(session)
+    refresh_daily_profit(session, valid_from, None)
+    return entry
+
+
+def cost_entries(session: Session) -> pd.DataFrame:
+    """Every entered unit cost, newest first, with who entered it."""
+    stmt = (select(Product.sku, Product.name.label("product"), ProductCostEntry.valid_from,
+                   ProductCostEntry.unit_cost_usd, ProductCostEntry.note, ProductCostEntry.entered_by,
+                   ProductCostEntry.entered_at)
+            .join(Product, Product.id == ProductCostEntry.product_id)
+            .order_by(ProductCostEntry.entered_at.desc(), Product.sku))
+    return frame(session, stmt)
+
+
+__all__ = ["AMOUNTS", "COST_KEYS", "CostEntryError", "GROUPINGS", "Line", "LINES", "NO_PRODUCT", "ProfitKpis",
+           "Selection", "by_market", "cost_entries", "kpi_deltas", "kpis", "margin", "monthly", "orders", "per_unit",
+           "record_cost", "table", "totals", "uncosted_sales", "waterfall"]
