@@ -336,11 +336,12 @@ def by_market(session: Session, filters: Filters) -> pd.DataFrame:
 
 
 class CostEntryError(ValueError):
-    """A unit cost entry was refused; `field` names the input at fault."""
+    """A unit cost entry was refused. `field` names the input at fault (sku, valid_from, unit_cost_usd);
+    `template` is the English message id (extracted by tools.i18n) and `values` fill it, so pages translate it."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+    def __init__(self, field: str, template: str, **values) -> None:
+        self.field, self.template, self.values = field, template, values
+        super().__init__(template.format(**values))
 
 
 def record_cost(session: Session, actor_username: str | None, sku: str, valid_from: dt.date, unit_cost_usd: float,
@@ -350,11 +351,11 @@ def record_cost(session: Session, actor_username: str | None, sku: str, valid_fr
     users.authorize(session, actor_username, "manager")
     product = session.scalar(select(Product).where(Product.sku == (sku or "").strip()))
     if product is None:
-        raise CostEntryError("sku", f"Unknown SKU {sku!r}")
+        raise CostEntryError("sku", "Unknown SKU {sku}", sku=sku)
     if not isinstance(valid_from, dt.date):
         raise CostEntryError("valid_from", "Enter the date the cost applies from")
     if valid_from > today:
-        raise CostEntryError("valid_from", f"The date {valid_from.isoformat()} is in the future")
+        raise CostEntryError("valid_from", "The date {day} is in the future", day=valid_from.isoformat())
     try:
         cost = float(unit_cost_usd)
     except (TypeError, ValueError):
@@ -362,14 +363,14 @@ def record_cost(session: Session, actor_username: str | None, sku: str, valid_fr
     if not cost > 0:
         raise CostEntryError("unit_cost_usd", "The unit cost must be more than 0")
     if cost > thresholds.MANUAL_UNIT_COST_MAX_USD:
-        raise CostEntryError("unit_cost_usd",
-                             f"A unit cost above {thresholds.MANUAL_UNIT_COST_MAX_USD:,.0f} USD looks like a typo")
+        raise CostEntryError("unit_cost_usd", "A unit cost above {limit} USD looks like a typo",
+                             limit=f"{thresholds.MANUAL_UNIT_COST_MAX_USD:,.0f}")
     first_batch = session.scalar(select(func.min(InboundShipment.received_on))
                                  .where(InboundShipment.product_id == product.id,
                                         InboundShipment.received_on.is_not(None)))
     if first_batch is not None and valid_from >= first_batch:
-        raise CostEntryError("valid_from", f"From {first_batch.isoformat()} on, {product.sku}'s cost comes from "
-                                           "its purchase batches")
+        raise CostEntryError("valid_from", "From {day} on, the cost of {sku} comes from its purchase batches",
+                             day=first_batch.isoformat(), sku=product.sku)
     note = (note or "").strip()[:200]
     when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     entry = session.scalar(select(ProductCostEntry).where(ProductCostEntry.product_id == product.id,

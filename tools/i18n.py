@@ -28,7 +28,7 @@ SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROO
 # the literal at the raise is the id. Babel keyword specs give its argument position (1-based); `fail` is
 # the importers' `src.fail(index, column, template, ...)`, matched as a method call too.
 KEYWORDS = {"t": None, "N_": None, "UploadError": (1,), "UndoRefused": (1,), "ViewError": (1,), "fail": (3,),
-            "PermissionDenied": (1,)}
+            "PermissionDenied": (1,), "CostEntryError": (2,)}
 SEEDED_NAMES = {"markets.csv": "name", "categories.csv": "name"}
 LANGUAGE = "zh"
 
