@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from core import thresholds
 from core.platform import users
 from core.platform.filters import Filters, KpiDelta
+from core.platform.i18n import N_
 from core.platform.models import (
     AuditEvent,
     Category,
@@ -79,44 +80,47 @@ class Line:
 
 
 LINES: tuple[Line, ...] = (
-    Line("gross_sales", "Gross sales", "income", "actual",
-         "What buyers paid for the items on non-cancelled orders, VAT included where shelf prices include it."),
-    Line("vat", "VAT", "deduction", "actual", "The VAT or GST inside the shelf price (none where prices exclude tax)."),
-    Line("discounts", "Discounts", "deduction", "actual",
-         "Order discounts, shared over the order's items by their value."),
-    Line("net_revenue", "Net revenue", "total", "actual", "Item revenue net of VAT and discounts."),
-    Line("shipping_income", "Shipping charged", "income", "actual",
-         "What buyers paid for shipping, net of VAT."),
-    Line("product_cost", "Product cost (landed)", "cost", "actual",
-         "Moving weighted average landed cost of the SKU's purchase batches (supplier price at the PO-date rate, "
-         "freight and duty), or a manager's dated entry before its first batch; on units kept by the buyer."),
-    Line("shipping", "Outbound shipping", "cost", "actual",
-         "Carrier cost of each order's shipments, shared over its items by weight."),
-    Line("marketplace_fees", "Marketplace and fulfilment fees", "cost", "actual",
-         "Referral fees from the marketplace payouts and Amazon's fulfilment fee on FBA orders; estimated from "
-         "the dated fee schedule for orders whose payout we do not hold."),
-    Line("payment_fees", "Payment fees", "cost", "actual",
-         "Gateway fees on the captured payments, currency conversion included."),
-    Line("fx_cost", "FX cost", "cost", "actual",
-         "Order-day value less the value at the rate the payout settled at (negative: a gain)."),
-    Line("duty", "Duty and import VAT (DDP)", "cost", "actual",
-         "Duty and import VAT we paid on parcels shipped delivered-duty-paid, stored when each was booked."),
-    Line("refunds", "Refunds", "cost", "actual",
-         "Refunds paid to buyers, net of the tax they give back."),
-    Line("return_shipping", "Return shipping", "cost", "actual", "Return labels we paid for."),
-    Line("write_off", "Returned units written off", "cost", "estimated",
-         "Returned units that cannot be resold, at their landed unit cost."),
-    Line("chargebacks", "Chargebacks lost", "cost", "actual", "Disputed amounts we lost, less refunds already paid."),
-    Line("dispute_fees", "Dispute fees", "cost", "actual", "The card scheme's fee on each dispute, won or lost."),
-    Line("advertising", "Advertising", "cost", "actual", "Ad spend the ad platform attributes to the SKU."),
-    Line("unattributed_ads", "Unattributed advertising", "cost", "allocated",
-         "Ad spend no SKU is named for, spread over the day's SKUs of its market and channel by net revenue: an "
-         "allocation, not a measurement."),
-    Line("storage", "Storage", "cost", "estimated",
-         "Units on hand at each weekly stock count x unit volume x the warehouse's monthly rate per cubic metre "
-         "(FBA's higher October-December rate), spread over the markets the stock shipped to."),
-    Line("contribution", "Contribution profit", "total", "actual",
-         "Net revenue and shipping charged less every cost above."),
+    Line("gross_sales", N_("Gross sales"), "income", "actual",
+         N_("What buyers paid for the items on non-cancelled orders, VAT included where shelf prices include it.")),
+    Line("vat", N_("VAT"), "deduction", "actual",
+         N_("The VAT or GST inside the shelf price (none where prices exclude tax).")),
+    Line("discounts", N_("Discounts"), "deduction", "actual",
+         N_("Order discounts, shared over the order's items by their value.")),
+    Line("net_revenue", N_("Net revenue"), "total", "actual", N_("Item revenue net of VAT and discounts.")),
+    Line("shipping_income", N_("Shipping charged"), "income", "actual",
+         N_("What buyers paid for shipping, net of VAT.")),
+    Line("product_cost", N_("Product cost (landed)"), "cost", "actual",
+         N_("Moving weighted average landed cost of the SKU's purchase batches (supplier price at the PO-date rate, "
+          "freight and duty), or a manager's dated entry before its first batch; on units kept by the buyer.")),
+    Line("shipping", N_("Outbound shipping"), "cost", "actual",
+         N_("Carrier cost of each order's shipments, shared over its items by weight.")),
+    Line("marketplace_fees", N_("Marketplace and fulfilment fees"), "cost", "actual",
+         N_("Referral fees from the marketplace payouts and Amazon's fulfilment fee on FBA orders; estimated from "
+          "the dated fee schedule for orders whose payout we do not hold.")),
+    Line("payment_fees", N_("Payment fees"), "cost", "actual",
+         N_("Gateway fees on the captured payments, currency conversion included.")),
+    Line("fx_cost", N_("FX cost"), "cost", "actual",
+         N_("Order-day value less the value at the rate the payout settled at (negative: a gain).")),
+    Line("duty", N_("Duty and import VAT (DDP)"), "cost", "actual",
+         N_("Duty and import VAT we paid on parcels shipped delivered-duty-paid, stored when each was booked.")),
+    Line("refunds", N_("Refunds"), "cost", "actual",
+         N_("Refunds paid to buyers, net of the tax they give back.")),
+    Line("return_shipping", N_("Return shipping"), "cost", "actual", N_("Return labels we paid for.")),
+    Line("write_off", N_("Returned units written off"), "cost", "estimated",
+         N_("Returned units that cannot be resold, at their landed unit cost.")),
+    Line("chargebacks", N_("Chargebacks lost"), "cost", "actual",
+         N_("Disputed amounts we lost, less refunds already paid.")),
+    Line("dispute_fees", N_("Dispute fees"), "cost", "actual",
+         N_("The card scheme's fee on each dispute, won or lost.")),
+    Line("advertising", N_("Advertising"), "cost", "actual", N_("Ad spend the ad platform attributes to the SKU.")),
+    Line("unattributed_ads", N_("Unattributed advertising"), "cost", "allocated",
+         N_("Ad spend no SKU is named for, spread over the day's SKUs of its market and channel by net revenue: an "
+          "allocation, not a measurement.")),
+    Line("storage", N_("Storage"), "cost", "estimated",
+         N_("Units on hand at each weekly stock count x unit volume x the warehouse's monthly rate per cubic metre "
+          "(FBA's higher October-December rate), spread over the markets the stock shipped to.")),
+    Line("contribution", N_("Contribution profit"), "total", "actual",
+         N_("Net revenue and shipping charged less every cost above.")),
 )
 COST_KEYS = tuple(line.key for line in LINES if line.kind == "cost")
 # The marketplace line shows FBA fulfilment with the referral fees: the ledger keeps them apart.
