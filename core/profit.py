@@ -405,6 +405,24 @@ def cost_entries(session: Session) -> pd.DataFrame:
     return frame(session, stmt)
 
 
+# --- what the Profit page shows beside the figures: names, and the cost form's choices --------------------------
+
+
+def category_names(session: Session) -> dict[str, str]:
+    """Category code -> its English name (a seeded name: pages translate it)."""
+    return dict(session.execute(select(Category.code, Category.name)).all())
+
+
+def cost_entry_skus(session: Session) -> pd.DataFrame:
+    """Every SKU with the day its first purchase batch arrived (None: none yet). A manager's entry covers only
+    the sales before that day: `record_cost` refuses it from then on."""
+    first = (select(InboundShipment.product_id, func.min(InboundShipment.received_on).label("first_batch"))
+             .where(InboundShipment.received_on.is_not(None)).group_by(InboundShipment.product_id).subquery())
+    stmt = (select(Product.sku, Product.name.label("product"), first.c.first_batch)
+            .outerjoin(first, first.c.product_id == Product.id).order_by(Product.sku))
+    return frame(session, stmt)
+
+
 __all__ = ["AMOUNTS", "COST_KEYS", "CostEntryError", "GROUPINGS", "Line", "LINES", "NO_PRODUCT", "ProfitKpis",
-           "Selection", "by_market", "cost_entries", "kpi_deltas", "kpis", "margin", "monthly", "orders", "per_unit",
-           "record_cost", "table", "totals", "uncosted_sales", "waterfall"]
+           "Selection", "by_market", "category_names", "cost_entries", "cost_entry_skus", "kpi_deltas", "kpis",
+           "margin", "monthly", "orders", "per_unit", "record_cost", "table", "totals", "uncosted_sales", "waterfall"]
