@@ -60,6 +60,7 @@ from core.platform.models import (
     DailySales,
     InboundShipment,
     Market,
+    MarketplaceFee,
     Product,
     ProductCostEntry,
 )
@@ -423,6 +424,71 @@ def cost_entry_skus(session: Session) -> pd.DataFrame:
     return frame(session, stmt)
 
 
+
+# --- the cuts other pages read (Overview, Market research, Product selection, What-if, Payments) ------------------
+
+
+def gross_margin(total: dict[str, float]) -> float | None:
+    """Gross margin from `totals`: (net revenue - landed product cost) / net revenue. It leaves out every other
+    cost line (shipping, marketplace and payment fees, FX, duty, refunds, chargebacks, advertising, storage):
+    the contribution margin is the one to price from."""
+    return safe_ratio(total["net_revenue"] - total["product_cost"], total["net_revenue"])
+
+
+def lines(session: Session, filters: Filters, grouping: str, names: tuple[str, ...]) -> pd.DataFrame:
+    """The named amounts (of `AMOUNTS`, or a ledger column such as `fulfilment_fees` that `marketplace_fees`
+    includes) per group of `GROUP_KEYS`, with units and returned units; keys only, no names. Costs no SKU,
+    market or channel carries keep their own group (product 0, market '')."""
+    keys = [getattr(DailyProfit, key) for key in GROUP_KEYS[grouping]]
+    stmt = _ledger(filters, *keys, func.coalesce(func.sum(DailyProfit.units), 0).label("units"),
+                   func.coalesce(func.sum(DailyProfit.returned_units), 0).label("returned_units"),
+                   *[_amount(name, filters.currency) for name in names]).group_by(*keys)
+    data = frame(session, stmt)
+    if data.empty:
+        return pd.DataFrame(columns=[*GROUP_KEYS[grouping], "units", "returned_units", *names])
+    for name in names:
+        data[name] = data[name].astype(float)
+    data[["units", "returned_units"]] = data[["units", "returned_units"]].astype(int)
+    return data
+
+
+def per_unit_by_sku(session: Session, filters: Filters) -> pd.DataFrame:
+    """`per_unit` for every SKU sold over the filters in one query: product_id, units, returned_units, and each
+    of `AMOUNTS` and `fulfilment_fees` (inside `marketplace_fees`) per unit sold."""
+    names = (*AMOUNTS, "fulfilment_fees")
+    data = lines(session, filters, "sku", names)
+    data = data[(data["product_id"] != NO_PRODUCT) & (data["units"] > 0)].reset_index(drop=True)
+    for name in names:
+        data[name] = data[name] / data["units"]
+    return data
+
+
+def referral_fee_rates(session: Session, on: dt.date) -> pd.DataFrame:
+    """The dated referral-fee schedule (`marketplace_fees`, valid_to exclusive) as of `on`: one row per channel
+    with category_id None (the channel's default) and one per channel x category (the category's own rate, else
+    the default). Columns channel_id, channel (code), category_id, rate. The ledger estimates a fee from the same
+    schedule where no payout is on record (core.summaries.profit)."""
+    valid = (select(MarketplaceFee.channel_id, MarketplaceFee.category_id, MarketplaceFee.referral_rate)
+             .where(MarketplaceFee.valid_from <= on,
+                    (MarketplaceFee.valid_to.is_(None)) | (MarketplaceFee.valid_to > on))
+             .order_by(MarketplaceFee.valid_from))
+    own: dict[tuple[int, int | None], float] = {}
+    for channel_id, category_id, rate in session.execute(valid):
+        own[(channel_id, category_id)] = float(rate)  # the latest start wins where ranges overlap
+    channels = session.execute(select(Channel.id, Channel.code).order_by(Channel.id)).all()
+    categories = list(session.scalars(select(Category.id).order_by(Category.id)))
+    rows = []
+    for channel_id, code in channels:
+        default = own.get((channel_id, None), 0.0)
+        rows.append({"channel_id": channel_id, "channel": code, "category_id": None, "rate": default})
+        rows += [{"channel_id": channel_id, "channel": code, "category_id": category_id,
+                  "rate": own.get((channel_id, category_id), default)} for category_id in categories]
+    data = pd.DataFrame(rows, columns=["channel_id", "channel", "category_id", "rate"])
+    data["category_id"] = data["category_id"].astype("Int64")
+    return data
+
+
 __all__ = ["AMOUNTS", "COST_KEYS", "CostEntryError", "GROUPINGS", "Line", "LINES", "NO_PRODUCT", "ProfitKpis",
            "Selection", "by_market", "category_names", "cost_entries", "cost_entry_skus", "kpi_deltas", "kpis",
-           "margin", "monthly", "orders", "per_unit", "record_cost", "table", "totals", "uncosted_sales", "waterfall"]
+           "gross_margin", "lines", "margin", "monthly", "orders", "per_unit", "per_unit_by_sku",
+           "referral_fee_rates", "record_cost", "table", "totals", "uncosted_sales", "waterfall"]
