@@ -3,8 +3,11 @@
 Definitions (each used everywhere the figure appears):
 - GMV: what customers paid on non-cancelled orders (goods, shipping charged, tax), converted at the order-day rate.
 - AOV: GMV / orders.
-- Gross margin %: (net revenue - landed product cost) / net revenue; net revenue is the line revenue
-  net of VAT and discounts.
+- Net revenue, contribution profit and contribution margin: core.profit (the ledger, the one definition of
+  margin and profit): net revenue is the line revenue net of VAT and discounts; contribution = net revenue +
+  shipping charged - every cost line of the ledger; contribution margin = contribution / net revenue.
+- Gross margin %: core.profit.gross_margin, (net revenue - the ledger's landed product cost) / net revenue. It
+  leaves out shipping, fees, FX, duty, refunds, chargebacks, advertising and storage.
 - Refund rate: refunds / GMV of the same orders.
 - On-time delivery: shipments delivered within their promised days / shipments delivered (by ship date).
 - CSAT: mean of the 1-5 ratings given on tickets created in the period (tickets are not tied to a sales
@@ -20,7 +23,7 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from core import thresholds
+from core import profit, thresholds
 from core.platform.filters import Filters, KpiDelta
 from core.platform.models import (
     Channel,
@@ -41,10 +44,13 @@ from core.platform.queries import frame, in_currency, join_fx, month_start, safe
 
 @dataclass(frozen=True)
 class Kpis:
+    net_revenue: float
+    contribution: float
+    contribution_margin: float | None
+    gross_margin: float | None
     gmv: float
     orders: int
     aov: float | None
-    gross_margin: float | None
     refund_rate: float | None
     on_time_rate: float | None
     csat: float | None
@@ -55,15 +61,14 @@ def kpis(session: Session, filters: Filters) -> Kpis:
     sales_stmt = select(
         func.coalesce(func.sum(in_currency(DailySales.gmv_usd, ccy)), 0.0),
         func.coalesce(func.sum(DailySales.orders), 0),
-        func.coalesce(func.sum(in_currency(DailySales.net_revenue_usd, ccy)), 0.0),
-        func.coalesce(func.sum(in_currency(DailySales.cogs_usd, ccy)), 0.0),
         func.coalesce(func.sum(in_currency(DailySales.refunds_usd, ccy)), 0.0),
     ).select_from(DailySales)
     sales_stmt = join_fx(sales_stmt, DailySales.day, ccy)
     sales_stmt = where_filters(
         sales_stmt, filters, day=DailySales.day, market=DailySales.market_code, channel_id=DailySales.channel_id
     )
-    gmv, orders, net_revenue, cogs, refunds = session.execute(sales_stmt).one()
+    gmv, orders, refunds = session.execute(sales_stmt).one()
+    ledger = profit.totals(session, filters)
 
     delivery_stmt = where_filters(
         select(func.sum(DailyDelivery.delivered_on_time), func.sum(DailyDelivery.delivered)),
@@ -83,20 +88,17 @@ def kpis(session: Session, filters: Filters) -> Kpis:
     csat_sum, csat_count = session.execute(csat_stmt).one()
 
     return Kpis(
+        net_revenue=ledger["net_revenue"],
+        contribution=ledger["contribution"],
+        contribution_margin=profit.margin(ledger["contribution"], ledger["net_revenue"]),
+        gross_margin=profit.gross_margin(ledger),
         gmv=float(gmv),
         orders=int(orders),
         aov=safe_ratio(gmv, orders),
-        gross_margin=gross_margin(net_revenue, cogs),
         refund_rate=safe_ratio(refunds, gmv),
         on_time_rate=safe_ratio(on_time, delivered),
         csat=safe_ratio(csat_sum, csat_count),
     )
-
-
-def gross_margin(net_revenue: float | None, cogs: float | None) -> float | None:
-    if not net_revenue:
-        return None
-    return (float(net_revenue) - float(cogs or 0)) / float(net_revenue)
 
 
 def kpi_deltas(session: Session, filters: Filters) -> list[KpiDelta]:
@@ -106,29 +108,27 @@ def kpi_deltas(session: Session, filters: Filters) -> list[KpiDelta]:
 
 
 def monthly_trend(session: Session, filters: Filters) -> pd.DataFrame:
-    """GMV, net revenue, gross profit and margin per month over the filtered period."""
+    """Per month of the filtered period: GMV and orders, and the ledger's net revenue, contribution, contribution
+    margin and `partial` (the filters cover only part of the month), from core.profit.monthly."""
     ccy = filters.currency
     month = month_start(session, DailySales.day)
     stmt = select(
         month.label("month"),
         func.sum(in_currency(DailySales.gmv_usd, ccy)).label("gmv"),
-        func.sum(in_currency(DailySales.net_revenue_usd, ccy)).label("net_revenue"),
-        func.sum(in_currency(DailySales.cogs_usd, ccy)).label("cogs"),
         func.sum(DailySales.orders).label("orders"),
     ).select_from(DailySales)
     stmt = join_fx(stmt, DailySales.day, ccy)
     stmt = where_filters(
         stmt, filters, day=DailySales.day, market=DailySales.market_code, channel_id=DailySales.channel_id
     )
-    result = frame(session, stmt.group_by(month).order_by(month))
-    if result.empty:
-        return pd.DataFrame(columns=["month", "gmv", "net_revenue", "gross_profit", "gross_margin", "orders"])
-    result["month"] = pd.to_datetime(result["month"])
-    for column in ("gmv", "net_revenue", "cogs"):
-        result[column] = result[column].astype(float)
-    result["gross_profit"] = result["net_revenue"] - result["cogs"]
-    result["gross_margin"] = result["gross_profit"] / result["net_revenue"].where(result["net_revenue"] != 0)
-    return result.drop(columns="cogs")
+    sales = frame(session, stmt.group_by(month).order_by(month))
+    columns = ["month", "gmv", "orders", "net_revenue", "contribution", "margin", "partial"]
+    if sales.empty:
+        return pd.DataFrame(columns=columns)
+    sales["month"] = pd.to_datetime(sales["month"])
+    sales["gmv"] = sales["gmv"].astype(float)
+    ledger = profit.monthly(session, filters)
+    return sales.merge(ledger, on="month", how="left")[columns]
 
 
 def targets_vs_actual(session: Session, filters: Filters, today: dt.date) -> pd.DataFrame:

@@ -21,7 +21,8 @@ from ui.sidebar import active_filters
 from ui.theme import PRIMARY, SECONDARY
 from ui.widgets import Card, empty_state, kpi_row, points_delta, relative_delta
 
-RATE_KPIS = {"gross_margin", "refund_rate", "on_time_rate"}
+RATE_KPIS = {"contribution_margin", "gross_margin", "refund_rate", "on_time_rate"}
+MONEY_KPIS = {"net_revenue", "contribution", "gmv", "aov"}
 RISING_IS_BAD = {"refund_rate"}
 
 
@@ -36,13 +37,13 @@ def render() -> None:
     )
     with st.spinner(t("Loading figures…")):
         deltas = cached(overview.kpi_deltas, filters)
-    if not deltas[1].current:
+    if not next(d for d in deltas if d.name == "orders").current:
         empty_state(t("No orders in this period for these filters. Widen the date range or clear the market "
                       "and channel filters in the sidebar."))
         return
     cards = [_card(d, filters.currency) for d in deltas]
-    kpi_row(cards[:4])  # money and volume
-    kpi_row(cards[4:])  # quality rates
+    kpi_row(cards[:4])  # what the business earns: net revenue, contribution, its margin, gross margin
+    kpi_row(cards[4:])  # volume and quality
     _trend(filters)
     left, right = st.columns([3, 2])
     with left:
@@ -52,13 +53,21 @@ def render() -> None:
 
 
 KPI_LABELS = {
-    "gmv": N_("GMV"), "orders": N_("Orders"), "aov": N_("AOV"), "gross_margin": N_("Gross margin"),
+    "net_revenue": N_("Net revenue"), "contribution": N_("Contribution profit"),
+    "contribution_margin": N_("Contribution margin"), "gmv": N_("GMV"), "orders": N_("Orders"), "aov": N_("AOV"), "gross_margin": N_("Gross margin"),
     "refund_rate": N_("Refund rate"), "on_time_rate": N_("On-time delivery"), "csat": N_("CSAT"),
 }
 KPI_HELP = {
     "gmv": N_("What customers paid on non-cancelled orders, incl. tax and shipping, at each order day's rate."),
     "aov": N_("Average order value: GMV / orders."),
-    "gross_margin": N_("(Net revenue − landed product cost) / net revenue; net revenue excludes VAT and discounts."),
+    "net_revenue": N_("Item revenue net of VAT and discounts, at each order day's rate."),
+    "contribution": N_("Net revenue and shipping charged less every cost: product cost, shipping, marketplace and "
+                       "payment fees, FX, duty, refunds and returns, chargebacks, advertising and storage. The "
+                       "Profit page shows each line."),
+    "contribution_margin": N_("Contribution profit / net revenue."),
+    "gross_margin": N_("(Net revenue − landed product cost) / net revenue. It leaves out shipping, marketplace and "
+                       "payment fees, FX, duty, refunds, chargebacks, advertising and storage: price from the "
+                       "contribution margin."),
     "refund_rate": N_("Refunds / GMV of the orders placed in the period."),
     "on_time_rate": N_("Shipments delivered within their promised days / shipments delivered, by ship date."),
     "csat": N_("Mean 1–5 rating on support tickets opened in the period (not split by sales channel)."),
@@ -68,7 +77,7 @@ KPI_HELP = {
 def _card(delta: overview.KpiDelta, currency: str) -> Card:
     lang = language()
     value = delta.current
-    if delta.name in ("gmv", "aov"):
+    if delta.name in MONEY_KPIS:
         shown = formatting.money(value, currency, lang, compact=True)
     elif delta.name in RATE_KPIS:
         shown = formatting.percent(value, lang)
@@ -88,26 +97,35 @@ def _trend(filters: Filters) -> None:
     if trend.empty:
         return
     ccy = filters.currency
-    month_label, gmv_label, margin_label = t("Month"), t("GMV ({currency})", currency=ccy), t("Gross margin")
+    month_label, margin_label = t("Month"), t("Contribution margin")
+    revenue_label = t("Net revenue ({currency})", currency=ccy)
+    tooltip = [
+        alt.Tooltip("yearmonth(month):T", title=month_label),
+        alt.Tooltip("net_revenue:Q", title=revenue_label, format=",.0f"),
+        alt.Tooltip("contribution:Q", title=t("Contribution profit ({currency})", currency=ccy), format=",.0f"),
+        alt.Tooltip("margin:Q", title=margin_label, format=".1%"),
+        alt.Tooltip("gmv:Q", title=t("GMV ({currency})", currency=ccy), format=",.0f"),
+        alt.Tooltip("orders:Q", title=t("Orders"), format=","),
+    ]
     base = alt.Chart(trend).encode(x=alt.X("yearmonth(month):O", title=month_label, axis=alt.Axis(labelAngle=0)))
-    bars = base.mark_bar(color=PRIMARY, opacity=0.8).encode(
-        y=alt.Y("gmv:Q", title=gmv_label, axis=alt.Axis(format="~s")),
-        tooltip=[
-            alt.Tooltip("yearmonth(month):T", title=month_label),
-            alt.Tooltip("gmv:Q", title=gmv_label, format=",.0f"),
-            alt.Tooltip("orders:Q", title=t("Orders"), format=","),
-            alt.Tooltip("gross_margin:Q", title=margin_label, format=".1%"),
-        ],
+    # a month the period covers only in part is paler: its figures are not the whole month's
+    bars = base.mark_bar(color=PRIMARY).encode(
+        y=alt.Y("net_revenue:Q", title=revenue_label, axis=alt.Axis(format="~s")),
+        opacity=alt.condition("datum.partial", alt.value(0.35), alt.value(0.8)),
+        tooltip=tooltip,
     )
     line = base.mark_line(color=SECONDARY, point=True, strokeWidth=2).encode(
-        y=alt.Y("gross_margin:Q", title=margin_label, axis=alt.Axis(format="%", titleColor=SECONDARY)),
-        tooltip=[alt.Tooltip("yearmonth(month):T", title=month_label),
-                 alt.Tooltip("gross_margin:Q", title=margin_label, format=".1%")],
+        y=alt.Y("margin:Q", title=margin_label, axis=alt.Axis(format="%", titleColor=SECONDARY)),
+        tooltip=tooltip,
     )
     chart = alt.layer(bars, line).resolve_scale(y="independent").properties(
-        title=t("Monthly GMV and gross margin ({currency})", currency=ccy), height=320
+        title=t("Monthly net revenue and contribution margin ({currency})", currency=ccy), height=320
     )
     st.altair_chart(chart, width="stretch")
+    partial = [m.strftime("%Y-%m") for m, p in zip(trend["month"], trend["partial"]) if pd.notna(p) and bool(p)]
+    if partial:
+        st.caption(t("Lighter bars: months the date range covers only in part ({months}).",
+                     months=", ".join(partial)))
 
 
 def _targets(filters: Filters, today: dt.date) -> None:

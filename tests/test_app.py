@@ -45,14 +45,17 @@ def test_every_offered_page_renders(role, page):
     assert at.title, f"{page} rendered no title for {role}"
 
 
-def test_overview_shows_seven_kpis_with_deltas():
+def test_overview_leads_with_the_ledgers_profit_and_keeps_ten_kpis_with_deltas():
     at = app_as("viewer")
     _no_exceptions(at)
     assert [m.label for m in at.metric] == [
-        "GMV", "Orders", "AOV", "Gross margin", "Refund rate", "On-time delivery", "CSAT"
+        "Net revenue", "Contribution profit", "Contribution margin", "Gross margin",
+        "GMV", "Orders", "AOV", "Refund rate", "On-time delivery", "CSAT",
     ]
     assert at.metric[0].value.startswith("$")
-    assert all(m.delta for m in at.metric[:2]), "GMV and orders need a change vs the previous period"
+    assert all(m.delta for m in at.metric[:6]), "money, margins and orders need a change vs the previous period"
+    gross = next(m for m in at.metric if m.label == "Gross margin")
+    assert "shipping" in gross.help and "advertising" in gross.help  # says what it leaves out
 
 
 def test_reporting_currency_changes_the_figures():
@@ -65,10 +68,10 @@ def test_reporting_currency_changes_the_figures():
 
 def test_a_market_filter_narrows_the_figures():
     at = app_as("viewer")
-    all_orders = at.metric[1].value
+    all_orders = at.metric[5].value
     at.multiselect(key="markets").select("JP").run()
     _no_exceptions(at)
-    assert at.metric[1].value != all_orders
+    assert at.metric[5].value != all_orders
 
 
 def test_an_empty_period_says_what_to_do():
