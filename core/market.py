@@ -4,8 +4,9 @@ Definitions:
 - GMV, orders, AOV as on the overview (core.overview). GMV share = a market's GMV / GMV of all shown markets.
 - YoY growth = GMV in the period / GMV in the same dates one year earlier - 1 (None without last year's sales).
 - Repeat-customer rate = orders placed by returning customers / orders = 1 - first orders / orders.
-- Contribution margin (attractiveness) = (net revenue - landed product cost - shipping cost) / net revenue.
-- Logistics cost share = shipping cost / net revenue.
+- Contribution margin (attractiveness) = the market's contribution margin from the profit ledger
+  (core.profit: contribution / net revenue after every cost line), in USD.
+- Logistics cost share = (outbound shipping + FBA fulfilment) / net revenue, both from the ledger.
 - Competition intensity = median review count of the competitor listings in the market (review depth).
 - Attractiveness: each component is min-max scaled across the shown markets to 0-100 (best = 100; for
   competition intensity and logistics cost share lower is better, so they are inverted; a component equal
@@ -26,6 +27,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import profit
 from core.platform import users
 from core.platform.filters import Filters
 from core.platform.models import (
@@ -119,16 +121,12 @@ def _by_market(session: Session, filters: Filters) -> pd.DataFrame:
         func.sum(in_currency(DailySales.gmv_usd, ccy)).label("gmv"),
         func.sum(DailySales.orders).label("orders"),
         func.sum(DailySales.new_customers).label("first_orders"),
-        func.sum(DailySales.net_revenue_usd).label("net_revenue_usd"),
-        func.sum(DailySales.cogs_usd).label("cogs_usd"),
-        func.sum(DailySales.shipping_cost_usd).label("shipping_usd"),
     ).select_from(DailySales)
     stmt = join_fx(stmt, DailySales.day, ccy)
     stmt = where_filters(stmt, filters, day=DailySales.day, market=DailySales.market_code,
                          channel_id=DailySales.channel_id).group_by(DailySales.market_code)
     data = frame(session, stmt)
-    for column in ("gmv", "net_revenue_usd", "cogs_usd", "shipping_usd"):
-        data[column] = data[column].astype(float)
+    data["gmv"] = data["gmv"].astype(float)
     return data
 
 
@@ -247,9 +245,12 @@ def attractiveness_components(session: Session, filters: Filters) -> pd.DataFram
         return pd.DataFrame(columns=columns)
     merged = now.merge(before[["market", "gmv"]].rename(columns={"gmv": "gmv_ly"}), on="market", how="left")
     merged["growth"] = [yoy_growth(c, p) for c, p in zip(merged["gmv"], merged["gmv_ly"])]
-    revenue = merged["net_revenue_usd"].where(merged["net_revenue_usd"] > 0)
-    merged["margin"] = (merged["net_revenue_usd"] - merged["cogs_usd"] - merged["shipping_usd"]) / revenue
-    merged["logistics_share"] = merged["shipping_usd"] / revenue
+    ledger = profit.lines(session, usd, "market", ("net_revenue", "contribution", "shipping", "fulfilment_fees"))
+    ledger = ledger.rename(columns={"market_code": "market"})
+    merged = merged.merge(ledger, on="market", how="left")
+    revenue = merged["net_revenue"].where(merged["net_revenue"] > 0)
+    merged["margin"] = [profit.margin(c, r) for c, r in zip(merged["contribution"], revenue.fillna(0.0))]
+    merged["logistics_share"] = (merged["shipping"] + merged["fulfilment_fees"]) / revenue
     reviews = frame(session, select(CompetitorListing.market_code.label("market"), CompetitorListing.review_count))
     median = reviews.groupby("market")["review_count"].median().astype(float) if not reviews.empty else {}
     merged["competition"] = merged["market"].map(median)

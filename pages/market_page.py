@@ -72,6 +72,9 @@ def _attractiveness(filters: Filters) -> None:
     st.caption(t("Weights: {weights}. Each component is scaled 0–100 across the shown markets (best = 100; lower "
                  "competition and logistics cost share score higher).", weights=", ".join(
                      f"{t(COMPONENT_LABELS[k])} {v}" for k, v in mk.DEFAULT_WEIGHTS.items())))
+    st.caption(t("Contribution margin and logistics cost share come from the profit ledger, as on the Profit page: "
+                 "contribution after every cost / net revenue, and outbound shipping with FBA fulfilment / net "
+                 "revenue (USD)."))
     shown = scored[["market", "score", "size", "growth_score", "margin_score", "competition_score", "logistics_score",
                     "gmv", "growth", "margin", "competition", "logistics_share"]]
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
