@@ -13,6 +13,7 @@ from pages import (
     overview_page,
     payments_page,
     product_selection_page,
+    profit_page,
     risk_page,
     upload_page,
     users_page,
@@ -22,6 +23,7 @@ from ui.navigation import PageSpec
 
 PAGES = (
     PageSpec(N_("Overview"), "overview", N_("Overview"), ":material/dashboard:", "viewer", overview_page.render),
+    PageSpec(N_("Functions"), "profit", N_("Profit"), ":material/account_balance_wallet:", "viewer", profit_page.render),
     PageSpec(N_("Functions"), "market", N_("Market research"), ":material/travel_explore:", "viewer", market_page.render),
     PageSpec(N_("Functions"), "product-selection", N_("Product selection"), ":material/category:", "viewer", product_selection_page.render),
     PageSpec(N_("Functions"), "logistics", N_("Logistics"), ":material/local_shipping:", "viewer", logistics_page.render),

@@ -8,7 +8,7 @@ from tests.apptest_support import AppTest, app_as, offered_pages, open_page
 from tests.conftest import SEED_END
 from ui.text import plain
 
-FUNCTION_PAGES = ["overview", "market", "product-selection", "logistics", "payments", "customer-service", "risk"]
+FUNCTION_PAGES = ["overview", "profit", "market", "product-selection", "logistics", "payments", "customer-service", "risk"]
 PAGES_BY_ROLE = {
     "viewer": FUNCTION_PAGES,
     "staff": FUNCTION_PAGES + ["upload"],

@@ -92,6 +92,17 @@ MARKET_NOTE_BOXES = {  # market_notes.box: the SWOT and PEST boxes
     "threats": N_("Threats"), "political": N_("Political"), "economic": N_("Economic"), "social": N_("Social"),
     "technological": N_("Technological"),
 }
+AD_PLATFORMS = {  # ad_campaigns.platform
+    "amazon_sp": N_("Amazon Sponsored Products"), "google_shopping": N_("Google Shopping"), "meta": N_("Meta ads"),
+    "tiktok": N_("TikTok ads"),
+}
+DISPUTE_OUTCOMES = {  # payments.dispute_outcome ("Lost" alone is a lost parcel)
+    "won": N_("Dispute won"), "lost": N_("Dispute lost"), "pending": N_("Dispute pending"),
+}
+PROFIT_BASES = {  # core.profit.Line.basis and the waterfall's basis: how a ledger line was arrived at
+    "actual": N_("Actual"), "estimated": N_("Estimated"), "allocated": N_("Allocated"),
+    "partly_estimated": N_("Partly estimated"),
+}
 
 # Every enumeration by name, for the catalogue test.
 ENUMERATIONS: dict[str, Mapping[str, str]] = {
@@ -100,7 +111,7 @@ ENUMERATIONS: dict[str, Mapping[str, str]] = {
     "ticket_reasons": TICKET_REASONS, "ticket_channels": TICKET_CHANNELS, "languages": LANGUAGES,
     "order_statuses": ORDER_STATUSES, "shipment_statuses": SHIPMENT_STATUSES, "shipping_services": SHIPPING_SERVICES,
     "shipping_modes": SHIPPING_MODES, "routes": ROUTES, "product_statuses": PRODUCT_STATUSES,
-    "market_note_boxes": MARKET_NOTE_BOXES,
+    "market_note_boxes": MARKET_NOTE_BOXES, "ad_platforms": AD_PLATFORMS, "dispute_outcomes": DISPUTE_OUTCOMES, "profit_bases": PROFIT_BASES,
 }
 
 
