@@ -62,6 +62,8 @@ class Reference:
     risks: pd.DataFrame
     market_notes: pd.DataFrame
     ecb: pd.DataFrame
+    marketplace_fees: pd.DataFrame
+    storage_rates: pd.DataFrame
 
 
 def read_reference(name: str, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -87,6 +89,8 @@ def load_reference() -> Reference:
         risks=read_reference("risks.csv"),
         market_notes=read_reference("market_notes.csv"),
         ecb=read_reference("fx_ecb.csv"),
+        marketplace_fees=read_reference("marketplace_fees.csv"),
+        storage_rates=read_reference("storage_rates.csv"),
     )
     if tuple(ref.markets["code"]) != tuple(MARKET_PROFILES):
         raise ValueError("markets.csv and MARKET_PROFILES must list the same markets in the same order")
