@@ -22,8 +22,11 @@ Definitions (each used everywhere the figure appears):
   a month with 300+ chargebacks at 1.5-2.99 % stays ECM (it has not reached both HECM levels). Card brand
   is not recorded, so every card dispute is treated as a chargeback (a conservative upper bound).
 - FX shock: each currency's value against the reporting currency moves by its shock (+0.10 = 10 % stronger);
-  revenue and costs held in that currency move with it. Margin = (net revenue - product cost - shipping -
-  payment fees) / net revenue; product cost is held in CNY, shipping in USD, fees in the sale's currency.
+  revenue and costs held in that currency move with it. Margin = the contribution margin of the profit ledger
+  (core.profit) after the shock; product cost is held in CNY, outbound shipping in USD, every other cost line in
+  the sale's currency (`fx_exposure`).
+- Published fee terms: data/reference/payment_fees.csv; a marketplace's percent is its referral fee from the dated
+  schedule (core.profit.referral_fee_rates) as of the period's end (`published_fees`).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import thresholds
+from core import profit, thresholds
 from core.overview import vamp_ratio
 from core.platform.filters import Filters
 from core.platform.models import (
@@ -151,6 +154,13 @@ def fee_schedule(amount: float, referral_fee: Mapping[str, float] | None = None)
             "settle_hold_days": int(term.settle_hold_days), "payout_interval_days": int(term.payout_interval_days),
         })
     return pd.DataFrame(rows)
+
+
+def published_fees(session: Session, amount: float, on: dt.date) -> pd.DataFrame:
+    """`fee_schedule` with each marketplace's default referral fee from the dated schedule as of `on`."""
+    rates = profit.referral_fee_rates(session, on)
+    defaults = rates[rates["category_id"].isna()]
+    return fee_schedule(amount, dict(zip(defaults["channel"], defaults["rate"].astype(float))))
 
 
 # --- summary tables -------------------------------------------------------------------------------------------------
@@ -418,29 +428,29 @@ def fx_by_currency(session: Session, filters: Filters) -> pd.DataFrame:
     return result[columns].sort_values("gmv", ascending=False).reset_index(drop=True)
 
 
-def fx_exposure(session: Session, filters: Filters) -> dict:
-    """Net revenue and costs by the currency they are held in, in the reporting currency, for `shocked_margin`.
+# Where the ledger's cost lines are paid: product cost in CNY, outbound carriers in USD, everything else (fees,
+# refunds, duty, ads, storage) in the currency of the market that sold.
+HELD_IN = {"product_cost": "CNY", "write_off": "CNY", "shipping": "USD"}
 
-    Revenue and payment fees are in each market's currency; product cost in CNY; shipping in USD.
-    """
-    ccy = filters.currency
-    sales = frame(session, where_filters(
-        join_fx(select(Market.currency, func.sum(in_currency(DailySales.net_revenue_usd, ccy)).label("revenue"),
-                       func.sum(in_currency(DailySales.cogs_usd, ccy)).label("cogs"),
-                       func.sum(in_currency(DailySales.shipping_cost_usd, ccy)).label("shipping"))
-                .select_from(DailySales).join(Market, Market.code == DailySales.market_code), DailySales.day, ccy)
-        .group_by(Market.currency),
-        filters, day=DailySales.day, market=DailySales.market_code, channel_id=DailySales.channel_id))
-    fees = frame(session, _payments_stmt(
-        [Market.currency, func.sum(in_currency(DailyPayments.fee_usd, ccy)).label("fees")], filters)
-        .join(Market, Market.code == DailyPayments.market_code).group_by(Market.currency))
-    revenue = {c: float(v) for c, v in zip(sales["currency"], sales["revenue"])} if not sales.empty else {}
+
+def fx_exposure(session: Session, filters: Filters) -> dict:
+    """Net revenue and costs by the currency they are held in, in the reporting currency, for `shocked_margin`:
+    the profit ledger's lines (core.profit) per market, so with no shock the profit is the contribution and the
+    margin the contribution margin. Shipping charged counts against the costs of its market's currency (it is
+    income outside net revenue); costs no market carries (storage of stock sold nowhere) are held in USD."""
+    names = ("net_revenue", "shipping_income", *profit.COST_KEYS)
+    ledger = profit.lines(session, filters, "market", names)
+    currencies = dict(session.execute(select(Market.code, Market.currency)).all())
+    revenue: dict[str, float] = {}
     costs: dict[str, float] = {}
-    if not sales.empty:
-        costs["CNY"] = float(sales["cogs"].astype(float).sum())
-        costs["USD"] = float(sales["shipping"].astype(float).sum())
-    for c, v in zip(fees.get("currency", []), fees.get("fees", [])):
-        costs[c] = costs.get(c, 0.0) + float(v or 0)
+    for row in ledger.itertuples(index=False):
+        local = currencies.get(row.market_code, "USD")
+        if row.net_revenue:
+            revenue[local] = revenue.get(local, 0.0) + float(row.net_revenue)
+        for name in (*profit.COST_KEYS, "shipping_income"):
+            held = HELD_IN.get(name, local)
+            amount = -float(row.shipping_income) if name == "shipping_income" else float(getattr(row, name))
+            costs[held] = costs.get(held, 0.0) + amount
     return {"revenue": revenue, "costs": costs}
 
 

@@ -168,7 +168,7 @@ def _fees(filters: Filters) -> None:
             ).properties(title=t("Fees per month by gateway ({currency})", currency=ccy), height=300)
             st.altair_chart(chart, width="stretch")
     with st.expander(t("Published fee terms on a USD 100 payment")):
-        schedule = payments.fee_schedule(100.0, {"amazon": 0.15, "ebay": 0.13, "tiktok": 0.08})
+        schedule = cached(payments.published_fees, 100.0, filters.end)
         schedule = schedule.assign(gateway=schedule["gateway"].map(_gateway), method=schedule["method"].map(_method))
         st.dataframe(schedule[["gateway", "method", "percent", "fixed_usd", "cross_border_pct", "fx_pct",
                                "domestic_fee", "cross_border_fee", "settle_hold_days", "payout_interval_days"]],
@@ -259,9 +259,9 @@ def _fx_shock(filters: Filters) -> None:
     exposure = cached(payments.fx_exposure, filters)
     currencies = sorted(c for c in set(exposure["revenue"]) | set(exposure["costs"]) if c != filters.currency)
     st.subheader(t("FX shock"))
-    st.caption(t("Move a currency against {currency} (+ = that currency is worth more) to see the margin after "
-                 "product, shipping and payment costs. Product cost is held in CNY, shipping in USD.",
-                 currency=filters.currency))
+    st.caption(t("Move a currency against {currency} (+ = that currency is worth more) to see the contribution "
+                 "margin after every cost of the profit ledger. Product cost is held in CNY, outbound shipping in "
+                 "USD, every other cost in the currency of the market that sold.", currency=filters.currency))
     if not exposure["revenue"]:
         empty_state(t("No sales in this period for these filters."))
         return

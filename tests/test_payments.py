@@ -142,6 +142,35 @@ def test_fee_schedule_uses_the_published_terms():
     assert schedule.loc[("amazon", "marketplace")]["domestic_fee"] == pytest.approx(15.0)  # 100 x 15 %
 
 
+@pytest.mark.parametrize(("on", "amazon", "shopify"), [
+    (dt.date(2025, 6, 30), 0.15, 0.0),  # the first row, valid until 2025-07-01 (end exclusive)
+    (dt.date(2025, 7, 1), 0.12, 0.0),  # the new rate from its first day
+    (dt.date(2018, 12, 31), 0.0, 0.0),  # before any row: no referral fee on record
+])
+def test_published_fees_read_the_dated_schedule(engine, on, amazon, shopify):
+    from core.platform.models import MarketplaceFee
+
+    with unit_of_work(engine) as s:
+        f.reference_rows(s)
+        s.add_all([
+            MarketplaceFee(channel_id=1, category_id=None, valid_from=dt.date(2019, 1, 1),
+                           valid_to=dt.date(2025, 7, 1), referral_rate=0.15),
+            MarketplaceFee(channel_id=1, category_id=None, valid_from=dt.date(2025, 7, 1), referral_rate=0.12),
+            # a category's own rate applies to that category only, never to the marketplace's default
+            MarketplaceFee(channel_id=1, category_id=1, valid_from=dt.date(2019, 1, 1), referral_rate=0.08),
+            MarketplaceFee(channel_id=2, category_id=None, valid_from=dt.date(2019, 1, 1), referral_rate=0.0),
+        ])
+        s.flush()
+        schedule = payments.published_fees(s, 100.0, on).set_index(["gateway", "method"])
+        from core import profit
+
+        rates = profit.referral_fee_rates(s, on).set_index(["channel", "category_id"])["rate"]
+    assert schedule.loc[("amazon", "marketplace")]["percent"] == pytest.approx(amazon)
+    assert schedule.loc[("amazon", "marketplace")]["domestic_fee"] == pytest.approx(100 * amazon)
+    assert rates[("amazon", 1)] == pytest.approx(0.08 if on >= dt.date(2019, 1, 1) else 0.0)
+    assert rates[("shopify", 1)] == pytest.approx(shopify)  # no own row: the channel's default
+
+
 # --- services on a hand-made dataset ------------------------------------------------------------------------------------
 
 
@@ -280,6 +309,20 @@ def test_payments_page_shows_kpis_and_the_dispute_table():
                           "Dispute rate"]
     assert "Margin after FX shock" in labels
     assert any("VAMP" in c.value for c in at.caption)
+
+
+def test_fx_exposure_without_a_shock_is_the_ledgers_contribution(seeded_engine):
+    from core import profit
+
+    filters = Filters(SEED_END - dt.timedelta(days=89), SEED_END, currency="EUR")
+    with unit_of_work(seeded_engine) as s:
+        exposure = payments.fx_exposure(s, filters)
+        total = profit.totals(s, filters)
+    got_profit, got_margin = payments.shocked_margin(exposure["revenue"], exposure["costs"], {})
+    assert sum(exposure["revenue"].values()) == pytest.approx(total["net_revenue"], abs=0.01)
+    assert got_profit == pytest.approx(total["contribution"], abs=0.01)
+    assert got_margin == pytest.approx(profit.margin(total["contribution"], total["net_revenue"]), abs=1e-9)
+    assert exposure["costs"]["CNY"] > 0  # product cost is held in CNY
 
 
 @pytest.mark.usefixtures("_app_env")
