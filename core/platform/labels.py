@@ -111,7 +111,8 @@ ENUMERATIONS: dict[str, Mapping[str, str]] = {
     "ticket_reasons": TICKET_REASONS, "ticket_channels": TICKET_CHANNELS, "languages": LANGUAGES,
     "order_statuses": ORDER_STATUSES, "shipment_statuses": SHIPMENT_STATUSES, "shipping_services": SHIPPING_SERVICES,
     "shipping_modes": SHIPPING_MODES, "routes": ROUTES, "product_statuses": PRODUCT_STATUSES,
-    "market_note_boxes": MARKET_NOTE_BOXES, "ad_platforms": AD_PLATFORMS, "dispute_outcomes": DISPUTE_OUTCOMES, "profit_bases": PROFIT_BASES,
+    "market_note_boxes": MARKET_NOTE_BOXES, "ad_platforms": AD_PLATFORMS, "dispute_outcomes": DISPUTE_OUTCOMES,
+    "profit_bases": PROFIT_BASES,
 }
 
 
