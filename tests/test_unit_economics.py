@@ -26,6 +26,12 @@ EU_CASE = dict(price_gross=119.0, vat_rate=0.19, marketplace_fee_rate=0.15, paym
                  returns=0.5, contribution=34.809, margin_pct=0.34809),
         ),
         (
+            {**EU_CASE, "shipping_income": 4.2, "other_costs": 1.5},
+            # the ledger's extra lines: shipping charged 4.20 (income), storage and chargebacks 1.50 per unit
+            # contribution = 34.809 + 4.2 − 1.5 = 37.509; the margin stays on the net price: 37.509 / 100
+            dict(net_price=100.0, contribution=37.509, margin_pct=0.37509, shipping_income=4.2, other_costs=1.5),
+        ),
+        (
             dict(price_gross=50.0, vat_rate=0.0, marketplace_fee_rate=0.15, payment_fee_rate=0.0,
                  payment_fee_fixed=0.0, fx_cost_rate=0.0, product_cost=10.0, freight=6.0, duty=2.5),
             # US: no VAT in the price; marketplace 0.15 × 50 = 7.5; contribution = 50 − 7.5 − 10 − 6 − 2.5 = 24
@@ -63,6 +69,10 @@ def test_waterfall_steps_add_up_to_the_contribution():
     assert steps == pytest.approx(34.809)  # 119 − 19 − 17.85 − 3.751 − 1.19 − 20 − 8 − 2 − 11.9 − 0.5
     assert waterfall.iloc[-1]["amount"] == pytest.approx(34.809)
     assert waterfall.set_index("key").loc["vat", "amount"] == pytest.approx(-19.0)
+    assert "other_costs" not in set(waterfall["key"])  # an estimate has no such line: no empty bar
+    fuller = unit_economics(**EU_CASE, shipping_income=4.2, other_costs=1.5).as_waterfall()
+    assert list(fuller["key"])[:3] == ["price_gross", "vat", "shipping_income"]
+    assert fuller[fuller["key"] != "contribution"]["amount"].sum() == pytest.approx(37.509)
 
 
 COSTS = {k: v for k, v in EU_CASE.items() if k != "price_gross"}
@@ -74,6 +84,8 @@ COSTS = {k: v for k, v in EU_CASE.items() if k != "price_gross"}
         # share kept = 1/1.19 − 0.15 − 0.029 − 0.01 − 0.10 = 0.840336 − 0.289 = 0.551336
         # fixed = 0.30 + 20 + 8 + 2 + 0.05 × 10 = 30.8;  P = 30.8 / 0.551336 = 55.8642
         (COSTS, 30.8 / (1 / 1.19 - 0.289)),
+        # shipping charged 4.2 and other costs 1.5 per unit: fixed = 30.8 + 1.5 − 4.2 = 28.1
+        ({**COSTS, "shipping_income": 4.2, "other_costs": 1.5}, 28.1 / (1 / 1.19 - 0.289)),
         # no VAT, 20 % fee, product 8: P = 8 / 0.8 = 10
         (dict(vat_rate=0.0, marketplace_fee_rate=0.2, payment_fee_rate=0.0, payment_fee_fixed=0.0, fx_cost_rate=0.0,
               product_cost=8.0, freight=0.0, duty=0.0), 10.0),
