@@ -7,7 +7,9 @@ tickets: all-or-nothing, idempotent, audited, undoable.
 2. Build canonical records (`canonical_frame`): every value checked; the first bad cell raises UploadError
    naming file, line and column, before anything is written. Amounts are converted to USD at the rate of
    the record's day (`fx_rates`: units per USD, the latest rate on or before the day, else the first after);
-   a currency without any rate is unknown. `usd = amount / per_usd` (USD itself: 1).
+   a currency without any rate is unknown. `usd = amount / per_usd` (USD itself: 1). Stripe takes its fee
+   from the balance after conversion, so its Fee is in the Converted Currency: fee_usd = Fee at that currency's
+   rate, fee_amount = fee_usd in the payment currency (a 36.05 THB fee on a USD charge is 1.03 USD, not 36.05).
    Amazon's order report has no order total: order_total = item price + shipping + gift wrap − promotions
    (written with either sign), plus item, shipping and gift-wrap tax where prices exclude tax
    (TAX_EXCLUSIVE_MARKETS; elsewhere item-price includes VAT). Items Amazon cancelled in an order that goes
@@ -211,15 +213,16 @@ def _currencies(src: Source, lookups: _Lookups) -> pd.Series:
 
 
 def _usd_per_unit(src: Source, lookups: _Lookups, currencies: pd.Series, days: pd.Series,
-                  skip: pd.Series) -> pd.Series:
-    """1 unit of the currency in USD on each day (1 / units-per-USD; latest rate on or before the day)."""
+                  skip: pd.Series, field: str = "currency") -> pd.Series:
+    """1 unit of the currency in USD on each day (1 / units-per-USD; latest rate on or before the day).
+    `field` names the column a currency without any rate is reported in."""
     result = pd.Series(np.nan, index=currencies.index)
     result[(currencies == "USD").to_numpy()] = 1.0
     needed = set(currencies[(currencies != "USD") & ~skip].dropna().unique())
     unknown = currencies.isin({c for c in needed if lookups.rates(c) is None}) & ~skip
     if unknown.any():
         index = unknown.idxmax()
-        src.fail(index, "currency", "{file}, line {line}, column {column}: unknown currency {value} (no exchange "
+        src.fail(index, field, "{file}, line {line}, column {column}: unknown currency {value} (no exchange "
                  "rate for it).", value=repr(currencies.loc[index]))
     day_values = days.to_numpy()
     for currency in needed:
@@ -347,6 +350,7 @@ def _payments(src: Source, lookups: _Lookups, export: KnownExport, options: Impo
     markets, skip = _markets(src, lookups, currencies, options)
     amount = src.number("amount", required=True, default=None)
     fee, refunded = src.number("fee_amount"), src.number("refunded_amount")
+    fee_currencies = _fee_currencies(src, currencies)
     status = src.choice("status", PAYMENT_STATUSES, STATUS_WORDS["payments"])
     if src.column("refunded_amount"):
         status = status.where(~((status == "succeeded") & (refunded > 0)), "refunded")
@@ -355,7 +359,7 @@ def _payments(src: Source, lookups: _Lookups, export: KnownExport, options: Impo
     order_refs = src.text("order_ref") if src.has("order_ref") else pd.Series(None, index=refs.index)
     out = pd.DataFrame({
         "payment_ref": refs, "channel_id": channel_ids, "market_code": markets, "attempted_at": attempted,
-        "currency": currencies, "amount": amount.round(2), "fee_amount": fee.round(2), "status": status,
+        "currency": currencies, "amount": amount.round(2), "status": status,
         "method": method, "gateway": gateway, "decline_reason": src.text("decline_reason"),
         "_order_ref": order_refs, "_line": src.lines,
     })[~skip]
@@ -364,10 +368,22 @@ def _payments(src: Source, lookups: _Lookups, export: KnownExport, options: Impo
     rate = _usd_per_unit(src, lookups, out["currency"], out["attempted_at"].dt.normalize(), skip[~skip])
     out["usd_per_unit"] = rate.round(8)
     out["amount_usd"] = (out["amount"] * rate).round(2)
-    out["fee_usd"] = (out["fee_amount"] * rate).round(2)
+    fee_usd = fee[~skip] * _usd_per_unit(src, lookups, fee_currencies[~skip], out["attempted_at"].dt.normalize(),
+                                         skip[~skip], "fee_currency")
+    out["fee_usd"] = fee_usd.round(2)
+    out["fee_amount"] = (fee_usd / rate).round(2)
     out["refunded_usd"] = (refunded[~skip] * rate).round(2)
     out["order_id"] = _order_ids(lookups.session, out["channel_id"], out["_order_ref"])
     return out.drop(columns=["_order_ref"])
+
+
+def _fee_currencies(src: Source, currencies: pd.Series) -> pd.Series:
+    """The currency of each row's fee: Stripe takes its fee from the balance, after conversion, so Fee is in the
+    Converted Currency (a row that settled nothing, a failed charge, has none); every other export and our
+    template state the fee in the payment's currency."""
+    if not src.column("fee_currency"):
+        return currencies
+    return src.text("fee_currency").str.upper().fillna(currencies)
 
 
 def _order_ids(session: Session, channel_ids: pd.Series, refs: pd.Series) -> pd.Series:

@@ -166,6 +166,8 @@ KNOWN_EXPORTS: tuple[KnownExport, ...] = (
         ("id", "Amount", "Amount Refunded", "Currency", "Fee", "Status"),
         {"payment_ref": ("id",), "attempted_at": ("Created date (UTC)", "Created (UTC)", "Created"),
          "amount": ("Amount",), "currency": ("Currency",), "fee_amount": ("Fee",),
+         # Fee (like Converted Amount) is in the balance's currency, after conversion: core.imports.importers
+         "fee_currency": ("Converted Currency",),
          "refunded_amount": ("Amount Refunded",), "status": ("Status",), "decline_reason": ("Decline Reason",)},
         {"gateway": "stripe", "method": "card"}, derived=("market",),  # market: from a one-market currency
     ),
