@@ -29,8 +29,9 @@ from data.seed.writer import BulkWriter, roomy_sqlite_cache
 # Everything the seed writes, parents before children. `--fresh` empties these in reverse.
 SEEDED_MODELS = (
     m.Market, m.ImportRule, m.Channel, m.Category, m.Supplier, m.Product, m.Warehouse, m.ShippingService,
-    m.CarrierRate, m.FxRate, m.Customer, m.Order, m.OrderLine, m.Shipment, m.Return, m.Payment, m.Ticket,
-    m.InventorySnapshot, m.InboundShipment, m.CompetitorListing, m.SearchInterest, m.Target, m.Risk, m.MarketNote,
+    m.CarrierRate, m.FxRate, m.MarketplaceFee, m.StorageRate, m.ProductCostEntry, m.Customer, m.Order, m.OrderLine,
+    m.Shipment, m.Return, m.Payment, m.Ticket, m.InventorySnapshot, m.InboundShipment,
+    m.CompetitorListing, m.SearchInterest, m.Target, m.Risk, m.MarketNote,
 )
 KEPT_ON_FRESH = ("users", "alembic_version")
 

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 
 from data.seed.arrays import as_days, compose_text, digit_codes, to_day_numbers
-from data.seed.calendar import near_chinese_new_year, weekday_of
+from data.seed.calendar import CHINESE_NEW_YEAR, near_chinese_new_year, weekday_of
 from data.seed.catalogue import Catalogue
 from data.seed.context import Context
+from data.seed.duties import batch_duty
 from data.seed.orders import Orders
 from data.seed.pricing import Lines
 from data.seed.shipments import RateCard, Shipments, service_market_groups, shipment_of_order
@@ -28,20 +29,34 @@ def shipped_units(ctx: Context, catalogue: Catalogue, orders: Orders, lines: Lin
 
 
 def _snapshot_days(ctx: Context) -> np.ndarray:
+    """Every Monday of the history and the end date: the ledger's storage line needs stock in every month."""
     end = ctx.cal.end_day
     last_monday = end - weekday_of(np.array([end]))[0]
-    mondays = last_monday - 7 * np.arange(25, -1, -1)
+    mondays = np.arange(last_monday, ctx.cal.start_day - 1, -7)[::-1]
     return np.unique(np.append(mondays, end))
 
 
+STOCKED_MONTHS = 6  # a warehouse holds a SKU while it shipped some in the last six months
+
+
 def _stocked_pairs(ctx: Context, catalogue: Catalogue, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(warehouse index, product index) pairs holding stock: China holds every live SKU, the rest what they ship."""
-    recent = units[:, :, -6:].sum(axis=2)
+    """(warehouse index, product index) pairs that held stock at some point: China holds every live SKU, the
+    rest what they shipped."""
+    shipped = units.sum(axis=2)
     cn = int(ctx.warehouse_id["CN-SZ"]) - 1
     selling = catalogue.frame["status"].to_numpy(dtype=object) != "candidate"
-    recent[cn] = np.where(selling, 1, 0)
-    warehouse, product = np.nonzero(recent > 0)
+    shipped[cn] = np.where(selling, 1, 0)
+    warehouse, product = np.nonzero(shipped > 0)
     return warehouse, product
+
+
+def _stocked(ctx: Context, catalogue: Catalogue, warehouse: np.ndarray, product: np.ndarray, peak: np.ndarray,
+             days: np.ndarray) -> np.ndarray:
+    """(pairs, days): the warehouse holds the SKU that week. China from a month before launch on; an overseas
+    warehouse while it shipped the SKU in the last STOCKED_MONTHS months."""
+    cn = int(ctx.warehouse_id["CN-SZ"]) - 1
+    launch = to_day_numbers(catalogue.frame["launch_date"].to_numpy(dtype="datetime64[D]")[product])
+    return np.where((warehouse == cn)[:, None], days[None, :] >= launch[:, None] - 30, peak > 0)
 
 
 def build_inventory(ctx: Context, catalogue: Catalogue, units: np.ndarray) -> dict:
@@ -52,7 +67,9 @@ def build_inventory(ctx: Context, catalogue: Catalogue, units: np.ndarray) -> di
     month = ctx.cal.month_index(days)
     pair_units = _replenished_units(ctx, units)[warehouse, product]  # (pairs, months)
     trailing = np.stack([pair_units[:, max(0, m_ - 2): m_ + 1].mean(axis=1) for m_ in month], axis=1) / 30.4
-    peak = np.stack([pair_units[:, max(0, m_ - 5): m_ + 1].max(axis=1) for m_ in month], axis=1) / 30.4
+    peak = np.stack([pair_units[:, max(0, m_ - STOCKED_MONTHS + 1): m_ + 1].max(axis=1) for m_ in month],
+                    axis=1) / 30.4
+    stocked = _stocked(ctx, catalogue, warehouse, product, peak, days)
     fading = np.isin(catalogue.stage[product], ("decline", "discontinued"))
     overstock = (fading & (rng.random(n_pairs) < 0.5)) | (rng.random(n_pairs) < 0.06)
     rate = np.where(overstock[:, None], peak, trailing)
@@ -66,13 +83,19 @@ def build_inventory(ctx: Context, catalogue: Catalogue, units: np.ndarray) -> di
     units_left = rate * np.maximum(cover, 0) * rng.lognormal(0, 0.1, (n_pairs, len(days)))
     # Slow movers still hold a carton or two while in stock.
     on_hand = np.where(in_stock, np.maximum(np.round(units_left), rng.integers(2, 12, n_pairs)[:, None]), 0)
-    on_hand = on_hand.astype(np.int64)
+    on_hand = np.where(stocked, on_hand, 0).astype(np.int64)
     reserved = np.round(on_hand * rng.uniform(0, 0.06, (n_pairs, len(days)))).astype(np.int64)
-    n = n_pairs * len(days)
+    # A pair's rows run from the week it was first stocked to the week after it was last stocked (that zero
+    # row ends the previous one's stock: a snapshot holds until the next one of the same pair).
+    week = np.arange(len(days))
+    first = np.where(stocked.any(axis=1), stocked.argmax(axis=1), len(days))
+    last = len(days) - 1 - stocked[:, ::-1].argmax(axis=1)
+    keep = (week[None, :] >= first[:, None]) & (week[None, :] <= last[:, None] + 1)
+    pair, at = np.nonzero(keep)
     return {
-        "id": np.arange(1, n + 1), "day": as_days(np.tile(days, n_pairs)),
-        "warehouse_id": np.repeat(warehouse + 1, len(days)), "product_id": np.repeat(product + 1, len(days)),
-        "on_hand": on_hand.ravel(), "reserved": reserved.ravel(),
+        "id": np.arange(1, len(pair) + 1), "day": as_days(days[at]),
+        "warehouse_id": warehouse[pair] + 1, "product_id": product[pair] + 1,
+        "on_hand": on_hand[pair, at], "reserved": reserved[pair, at],
     }
 
 
@@ -169,8 +192,11 @@ def build_inbound(ctx: Context, catalogue: Catalogue, suppliers: pd.DataFrame, u
     end = ctx.cal.end_day
     status = np.select([received <= end, shipped <= end], ["received", "in_transit"], default="ordered")
     defect_rate = supplier["defect_rate"].to_numpy(float) * rng.lognormal(0, 0.5, k)
-    years = (ordered - ctx.cal.start_day) / 365.25
-    cost = catalogue.frame["unit_cost_cny"].to_numpy(float)[product] * (1 + 0.03 * years) * rng.uniform(0.97, 1.03, k)
+    price_level = _supplier_price_levels(ctx, len(suppliers))
+    cost = catalogue.frame["unit_cost_cny"].to_numpy(float)[product] * price_level(supplier_id, ordered) * \
+        rng.uniform(0.97, 1.03, k)
+    duty = batch_duty(ctx, warehouse, catalogue.category[product], quantity, np.round(cost, 2), ordered, received,
+                      freight)
 
     order = np.lexsort((product, ordered))
     ids = np.arange(1, k + 1)
@@ -183,11 +209,37 @@ def build_inbound(ctx: Context, catalogue: Catalogue, suppliers: pd.DataFrame, u
         "shipped_on": np.where(shipped <= end, as_days(shipped), np.datetime64("NaT")),
         "received_on": np.where(received <= end, as_days(received), np.datetime64("NaT")),
         "defect_quantity": np.where(status == "received", rng.binomial(quantity, np.minimum(defect_rate, 0.2)), 0),
-        "status": status.astype(object), "yyyymm": yyyymm,
+        "duty_usd": duty, "status": status.astype(object), "yyyymm": yyyymm,
     }
     columns = {key: values[order] for key, values in columns.items()}
     columns["po_ref"] = compose_text(k, "PO-", digit_codes(columns.pop("yyyymm"), 6), "-", digit_codes(ids, 6))
     return {"id": ids, **columns}
+
+
+# After each Chinese New Year some suppliers reprice (wages and materials rise, a few cut to keep volume):
+# the share that reprices and the size of the step. Between the steps prices drift up slowly.
+REPRICING_SHARE, PRICE_RISE, PRICE_CUT, PRICE_DRIFT_PER_YEAR = 0.55, (0.03, 0.09), (0.02, 0.05), 0.01
+REPRICED_DAYS_AFTER_CNY = 20  # factories reopen and send new quotes about three weeks after the holiday
+
+
+def _supplier_price_levels(ctx: Context, n_suppliers: int):
+    """price_level(supplier_id, day) -> factor on the catalogue's factory price (1.0 at the history start)."""
+    rng = ctx.rng("supplier-prices")
+    steps = to_day_numbers(CHINESE_NEW_YEAR) + REPRICED_DAYS_AFTER_CNY
+    steps = steps[(steps > ctx.cal.start_day) & (steps <= ctx.cal.end_day)]
+    reprices = rng.random((n_suppliers, len(steps))) < REPRICING_SHARE
+    cut = rng.random((n_suppliers, len(steps))) < 0.15
+    step = np.where(cut, -rng.uniform(*PRICE_CUT, (n_suppliers, len(steps))),
+                    rng.uniform(*PRICE_RISE, (n_suppliers, len(steps))))
+    factors = np.cumprod(1 + np.where(reprices, step, 0.0), axis=1)
+    factors = np.hstack([np.ones((n_suppliers, 1)), factors])  # (suppliers, periods between steps)
+
+    def price_level(supplier_id: np.ndarray, day: np.ndarray) -> np.ndarray:
+        period = np.searchsorted(steps, day, side="right")
+        drift = 1 + PRICE_DRIFT_PER_YEAR * (day - ctx.cal.start_day) / 365.25
+        return factors[supplier_id - 1, period] * drift
+
+    return price_level
 
 
 def _discontinued_at(ctx: Context, catalogue: Catalogue) -> np.ndarray:

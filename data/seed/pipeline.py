@@ -13,7 +13,9 @@ from core.platform import models as m
 from data.seed.arrays import to_day_numbers
 from data.seed.catalogue import Catalogue, build_catalogue, build_suppliers
 from data.seed.context import Context
+from data.seed.costs import marketplace_fee_rows, opening_cost_rows, order_referral_fees, storage_rate_rows
 from data.seed.demand import build_demand
+from data.seed.duties import parcel_charges
 from data.seed.fx import fx_rows
 from data.seed.inventory import build_inbound, build_inventory, shipped_units
 from data.seed.market import build_competitors, build_market_notes, build_search_interest
@@ -54,6 +56,9 @@ def reference_tables(ctx: Context, suppliers: pd.DataFrame, catalogue: Catalogue
         (m.ShippingService, _columns(ref.services, m.ShippingService)),
         (m.CarrierRate, _columns(rates, m.CarrierRate)),
         (m.FxRate, fx_rows(ctx.fx)),
+        (m.MarketplaceFee, marketplace_fee_rows(ctx)),
+        (m.StorageRate, storage_rate_rows(ctx)),
+        (m.ProductCostEntry, opening_cost_rows(ctx, catalogue)),
     ]
 
 
@@ -77,6 +82,7 @@ def generate_tables(ctx: Context, n_orders: int, report: Progress):
     payment_plan = plan_payment_methods(ctx, orders)
     report(0.09, "shipping orders")
     shipments = build_shipments(ctx, catalogue, orders, lines, payment_plan["method"] == "cod")
+    shipments.duty_usd, shipments.import_vat_usd = parcel_charges(ctx, catalogue, orders, lines, shipments)
     report(0.14, "returns and refunds")
     returns = build_returns(ctx, catalogue, orders, lines, shipments)
     settle_refunds(ctx, orders, shipments, returns)
@@ -90,7 +96,8 @@ def generate_tables(ctx: Context, n_orders: int, report: Progress):
     yield m.Return, return_rows(returns)
 
     report(0.38, "payments")
-    yield m.Payment, build_payments(ctx, orders, shipments, payment_plan)
+    yield m.Payment, build_payments(ctx, orders, shipments, payment_plan,
+                                    order_referral_fees(ctx, catalogue, orders, lines))
     report(0.55, "support tickets")
     yield m.Ticket, build_tickets(ctx, catalogue, orders, lines, shipments, returns)
     del lines, returns

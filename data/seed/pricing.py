@@ -40,7 +40,8 @@ class Lines:
     line_total: np.ndarray
     revenue_usd: np.ndarray | None = None
     cogs_usd: np.ndarray | None = None
-    paid_usd: np.ndarray | None = None  # what the buyer paid for the line, tax included
+    paid: np.ndarray | None = None  # what the buyer paid for the line, tax included, in the order's currency
+    paid_usd: np.ndarray | None = None  # the same in USD at the order day's rate
 
     @property
     def n(self) -> int:
@@ -146,8 +147,8 @@ def price_orders(ctx: Context, catalogue: Catalogue, orders: Orders, lines: Line
     kept_share = np.where(items[o] > 0, 1 - discount[o] / np.where(items[o] > 0, items[o], 1), 1.0)
     net_of_tax = np.where(inclusive[o], 1 / (1 + vat[o]), 1.0)
     lines.revenue_usd = np.round(lines.line_total * kept_share * net_of_tax * orders.usd_per_unit[o], 2)
-    lines.paid_usd = np.round(
-        lines.line_total * kept_share * np.where(inclusive[o], 1.0, 1 + vat[o]) * orders.usd_per_unit[o], 2)
+    lines.paid = lines.line_total * kept_share * np.where(inclusive[o], 1.0, 1 + vat[o])
+    lines.paid_usd = np.round(lines.paid * orders.usd_per_unit[o], 2)
     cny_per_usd = ctx.fx.rate(orders.day[o], CURRENCIES.index("CNY"))
     unit_cost = catalogue.frame["unit_cost_cny"].to_numpy(float)[lines.product]
     lines.cogs_usd = np.round(unit_cost * lines.quantity / cny_per_usd * (1 + catalogue.landed_share[lines.product]), 2)

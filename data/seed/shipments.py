@@ -55,6 +55,8 @@ class Shipments:
     late_delivery: np.ndarray  # delivered after the promise
     tracking_number: np.ndarray | None = None
     tracking_valid: np.ndarray | None = None
+    duty_usd: np.ndarray | None = None  # import duty we paid (DDP parcels, data.seed.duties)
+    import_vat_usd: np.ndarray | None = None  # import VAT we paid at the border (DDP parcels)
 
     @property
     def n(self) -> int:
@@ -236,5 +238,6 @@ def shipment_rows(shipments: Shipments) -> dict:
         "cost_usd": shipments.cost_usd, "promised_days": shipments.promised_days,
         "shipped_at": shipments.shipped_at, "delivered_at": shipments.delivered_at,
         "ship_date": shipments.shipped_at.astype("datetime64[D]"), "status": shipments.status,
-        "late_dispatch": shipments.late_dispatch,
+        "late_dispatch": shipments.late_dispatch, "duty_usd": shipments.duty_usd,
+        "import_vat_usd": shipments.import_vat_usd,
     }
