@@ -10,7 +10,9 @@ Generation is vectorised end to end: rows are built as numpy columns and written
 chunks inside a single transaction, with primary keys assigned here so children never wait for parents' ids.
 
 One module per domain: calendar, reference, fx, catalogue, demand, orders, pricing (order lines), shipments,
-returns, payments, service (tickets), inventory, market, targets, risk; `context` (the build context), `rng`
+returns, payments, service (tickets), inventory, market, targets, risk, and the profit ledger's inputs: costs
+(fee schedule, storage rates, opening-stock valuations), duties (DDP parcels, purchase batches) and
+advertising (campaigns and daily spend); `context` (the build context), `rng`
 and `arrays` are shared by all; `pipeline` runs the generators in foreign-key order, `writer` bulk-inserts,
 `registry` holds the page seeders (`@seeder(after="orders")`) and `database` is the entry point.
 

@@ -30,7 +30,7 @@ from data.seed.writer import BulkWriter, roomy_sqlite_cache
 SEEDED_MODELS = (
     m.Market, m.ImportRule, m.Channel, m.Category, m.Supplier, m.Product, m.Warehouse, m.ShippingService,
     m.CarrierRate, m.FxRate, m.MarketplaceFee, m.StorageRate, m.ProductCostEntry, m.Customer, m.Order, m.OrderLine,
-    m.Shipment, m.Return, m.Payment, m.Ticket, m.InventorySnapshot, m.InboundShipment,
+    m.Shipment, m.Return, m.Payment, m.Ticket, m.AdCampaign, m.AdSpend, m.InventorySnapshot, m.InboundShipment,
     m.CompetitorListing, m.SearchInterest, m.Target, m.Risk, m.MarketNote,
 )
 KEPT_ON_FRESH = ("users", "alembic_version")

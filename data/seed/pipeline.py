@@ -11,6 +11,7 @@ import pandas as pd
 
 from core.platform import models as m
 from data.seed.arrays import to_day_numbers
+from data.seed.advertising import build_advertising
 from data.seed.catalogue import Catalogue, build_catalogue, build_suppliers
 from data.seed.context import Context
 from data.seed.costs import marketplace_fee_rows, opening_cost_rows, order_referral_fees, storage_rate_rows
@@ -100,7 +101,11 @@ def generate_tables(ctx: Context, n_orders: int, report: Progress):
                                     order_referral_fees(ctx, catalogue, orders, lines))
     report(0.55, "support tickets")
     yield m.Ticket, build_tickets(ctx, catalogue, orders, lines, shipments, returns)
-    del lines, returns
+    report(0.56, "advertising")
+    campaigns, ad_spend = build_advertising(ctx, catalogue, orders, lines)
+    yield m.AdCampaign, campaigns
+    yield m.AdSpend, ad_spend
+    del lines, returns, ad_spend
 
     report(0.57, "inventory and purchase orders")
     yield m.InventorySnapshot, build_inventory(ctx, catalogue, units)
