@@ -12,13 +12,18 @@ Sub-scores, each 0-100 (higher = a better opportunity):
 - competition = 100 - 50 x min(listings / 40, 1) - 50 x min(log10(1 + median reviews) / 4, 1)
                 over the competitor listings of the product's category in the filtered markets (listings
                 per market; 40 listings or 10,000 median reviews saturate the penalty).
-- margin      = 100 x clip(margin % / 40 %, 0, 1), margin % from `core.unit_economics.unit_economics` (the one
-                shared per-unit formula) with the price actually paid (net revenue per unit x (1 + VAT);
-                candidates: list price x (1 + VAT)), the channel mix's referral fee, the period's blended
-                payment fee rate, FX_COST_RATE outside the US, and `core.landed_cost.cheapest_landed_cost_per_unit`
-                in the reference market (the filtered market with the most net revenue) split into product cost
-                (factory price at the day's CNY rate) and freight + duty (the rest). Returns cost the SKU's
-                return rate x (product cost + freight).
+- margin      = 100 x clip(margin % / 40 %, 0, 1). A SKU sold in the period: margin % = its contribution
+                margin from the profit ledger (core.profit, the one definition: contribution after every
+                cost line / net revenue) over the whole months the period touches, the first day of the first
+                month to the last day of the last; `contribution` is the ledger's contribution then, in the
+                reporting currency at each day's rate, as the Profit page shows it. A SKU with no sales then
+                (candidates, or not sold in the filtered markets) has no actuals: its margin is an estimate
+                (`margin_estimated`) from `core.unit_economics.unit_economics` with the list price x (1 + VAT),
+                the referral fee of the period's channel mix for its category from the dated fee schedule
+                (core.profit.referral_fee_rates, as of the period's end), the period's blended payment fee rate,
+                FX_COST_RATE outside the US, and `core.landed_cost.cheapest_landed_cost_per_unit` in the
+                reference market (the filtered market with the most net revenue) split into product cost
+                (factory price at the day's CNY rate) and freight + duty (the rest).
 - trend       = clip(50 + 100 x growth, 0, 100); growth = (units in the last 3 full months / units in the 3
                 before) - 1. Candidates: the growth of their category's search interest over the same months.
 - seasonality = 100 x (1 - min(CV, 1)), CV = population standard deviation / mean of the last 12 full months'
@@ -39,7 +44,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core import thresholds
+from core import profit, thresholds
 from core.platform.filters import Filters
 from core.platform.models import (
     Category,
@@ -260,7 +265,6 @@ def sku_table(session: Session, filters: Filters) -> pd.DataFrame:
         func.sum(MonthlySkuSales.repeat_orders).label("repeat_orders"),
         func.sum(MonthlySkuSales.net_revenue_usd).label("revenue_usd"),
         func.sum(MonthlySkuSales.sales_usd).label("sales_usd"),
-        func.sum(MonthlySkuSales.cogs_usd).label("cogs_usd"),
         func.sum(MonthlySkuSales.returned_units).label("returned_units"),
     ), filters, first, last).group_by(MonthlySkuSales.product_id)
     sales = frame(session, stmt)
@@ -271,12 +275,14 @@ def sku_table(session: Session, filters: Filters) -> pd.DataFrame:
     ).join(Category, Category.id == Product.category_id).order_by(Product.id))
     table = products.merge(sales, on="product_id", how="left")
     counts = ["units", "orders", "repeat_orders", "returned_units"]
-    money = ["revenue_usd", "sales_usd", "cogs_usd"]
+    money = ["revenue_usd", "sales_usd"]
     table[counts] = table[counts].fillna(0).astype(int)
     table[money] = table[money].fillna(0.0).astype(float)
     for column in ("list_price_usd", "unit_cost_cny", "weight_kg", "length_cm", "width_cm", "height_cm"):
         table[column] = table[column].astype(float)
-    table["revenue"] = table["revenue_usd"] * rate
+    ledger = ledger_by_sku(session, filters)
+    table = table.merge(ledger, on="product_id", how="left")
+    table["revenue"] = table["ledger_revenue"].fillna(0.0)  # the Profit page's net revenue, at each day's rate
     table["avg_price"] = (table["sales_usd"] / table["units"].where(table["units"] > 0)) * rate
     table["return_rate"] = table["returned_units"] / table["units"].where(table["units"] > 0)
     table["repurchase_rate"] = table["repeat_orders"] / table["orders"].where(table["orders"] > 0)
@@ -350,6 +356,23 @@ def sku_table(session: Session, filters: Filters) -> pd.DataFrame:
     ]
     table["shipping"] = [shipping_score(kg, bool(f)) for kg, f in zip(table["chargeable_kg"], table["fragile"])]
     return table.drop(columns=["launch_date"])
+
+
+def whole_months(filters: Filters) -> Filters:
+    """The filters stretched to the whole months they touch (first day of the first, last day of the last)."""
+    end = add_months(month_floor(filters.end), 1) - dt.timedelta(days=1)
+    return Filters(month_floor(filters.start), end, filters.markets, filters.channels, filters.currency)
+
+
+def ledger_by_sku(session: Session, filters: Filters) -> pd.DataFrame:
+    """The profit ledger per SKU over the whole months the period touches: product_id, ledger_revenue (net
+    revenue), contribution and contribution_margin, in the reporting currency (core.profit.table)."""
+    ledger = profit.table(session, whole_months(filters), "sku")
+    ledger = ledger[(ledger["product_id"] != profit.NO_PRODUCT) & (ledger["units"] > 0)]
+    return pd.DataFrame({"product_id": ledger["product_id"].astype(int),
+                         "ledger_revenue": ledger["net_revenue"].astype(float),
+                         "contribution": ledger["contribution"].astype(float),
+                         "contribution_margin": ledger["margin"].astype(float)})
 
 
 def _markets(stmt, filters: Filters, model):
@@ -429,22 +452,32 @@ def landed_costs(session: Session, market_code: str, on: dt.date) -> dict[int, t
 
 
 def fee_context(session: Session, filters: Filters, market_code: str) -> dict:
-    """Referral fee of the period's channel mix, blended payment fee rate, VAT and the CNY rate."""
+    """For the estimated margins: the referral fee of the period's channel mix per category from the dated fee
+    schedule as of the period's end (`referral_fee_rates`; `referral_fee_rate` = the channels' defaults), the
+    blended payment fee rate, VAT and the CNY rate."""
     from core.platform.models import DailySales
     from core.platform.queries import safe_ratio, where_filters
 
-    mix = session.execute(where_filters(
-        select(func.sum(DailySales.units * Channel.referral_fee_rate), func.sum(DailySales.units))
-        .join(Channel, Channel.id == DailySales.channel_id), filters, day=DailySales.day,
-        market=DailySales.market_code, channel_id=DailySales.channel_id)).one()
-    # marketplace payment rows carry the referral fee, already counted above: only gateway fees, over all sales
+    mix = dict(session.execute(where_filters(
+        select(DailySales.channel_id, func.sum(DailySales.units)).group_by(DailySales.channel_id), filters,
+        day=DailySales.day, market=DailySales.market_code, channel_id=DailySales.channel_id)).all())
+    schedule = profit.referral_fee_rates(session, filters.end)
+    if not sum(mix.values()):  # nothing sold: every channel alike
+        mix = {channel_id: 1 for channel_id in schedule["channel_id"].unique()}
+    total = float(sum(mix.values()))
+    schedule = schedule.assign(share=schedule["channel_id"].map(mix).fillna(0).astype(float) / total)
+    schedule["weighted"] = schedule["share"] * schedule["rate"]
+    default = float(schedule.loc[schedule["category_id"].isna(), "weighted"].sum())
+    by_category = schedule[schedule["category_id"].notna()].groupby("category_id")["weighted"].sum()
+    # marketplace payment rows carry the referral fee, counted above: only gateway fees, over all sales
     gateway_fee = func.sum(case((DailyPayments.method != "marketplace", DailyPayments.fee_usd), else_=0.0))
     paid = session.execute(where_filters(
         select(gateway_fee, func.sum(DailyPayments.amount_usd)), filters, day=DailyPayments.day,
         market=DailyPayments.market_code, channel_id=DailyPayments.channel_id)).one()
     vat = session.scalar(select(Market.vat_rate).where(Market.code == market_code)) or 0.0
     return {
-        "referral_fee_rate": safe_ratio(mix[0], mix[1]) or 0.0,
+        "referral_fee_rate": default,
+        "referral_fee_rates": {int(c): float(r) for c, r in by_category.items()},
         "payment_fee_rate": safe_ratio(paid[0], paid[1]) or 0.0,
         "vat_rate": float(vat),
         "fx_cost_rate": 0.0 if market_code == "US" else FX_COST_RATE,
@@ -453,7 +486,8 @@ def fee_context(session: Session, filters: Filters, market_code: str) -> dict:
 
 
 def margin_pcts(table: pd.DataFrame, costs: Mapping[int, tuple[str, float]], fees: Mapping[str, float]) -> pd.Series:
-    """Per-unit margin % of each product through the shared unit_economics formula (see the module docstring)."""
+    """Estimated per-unit margin % of each product through the shared unit_economics formula (see the module
+    docstring); the list price for a product with no sales, else its net revenue per unit sold."""
     from core.unit_economics import unit_economics
 
     out = []
@@ -467,7 +501,9 @@ def margin_pcts(table: pd.DataFrame, costs: Mapping[int, tuple[str, float]], fee
         net_unit = row.revenue_usd / row.units if row.units else row.list_price_usd
         price_gross = net_unit * (1 + fees["vat_rate"])
         economics = unit_economics(
-            price_gross=price_gross, vat_rate=fees["vat_rate"], marketplace_fee_rate=fees["referral_fee_rate"],
+            price_gross=price_gross, vat_rate=fees["vat_rate"],
+            marketplace_fee_rate=fees.get("referral_fee_rates", {}).get(getattr(row, "category_id", None),
+                                                                        fees["referral_fee_rate"]),
             payment_fee_rate=fees["payment_fee_rate"], payment_fee_fixed=0.0, fx_cost_rate=fees["fx_cost_rate"],
             product_cost=product_cost, freight=freight_and_duty, duty=0.0,
             return_rate=0.0 if pd.isna(row.return_rate) else float(row.return_rate),
@@ -478,7 +514,8 @@ def margin_pcts(table: pd.DataFrame, costs: Mapping[int, tuple[str, float]], fee
 
 
 def scored_products(session: Session, filters: Filters) -> pd.DataFrame:
-    """sku_table with the margin sub-score added (landed costs in the reference market on the period's end)."""
+    """sku_table with the margin sub-score added (the ledger's margin where the SKU sold, else the estimate with
+    landed costs in the reference market on the period's end)."""
     table = sku_table(session, filters)
     market = reference_market(session, filters)
     costs = landed_costs(session, market, month_floor(filters.end))
@@ -486,8 +523,12 @@ def scored_products(session: Session, filters: Filters) -> pd.DataFrame:
 
 
 def with_margin(table: pd.DataFrame, costs: Mapping, fees: Mapping, market: str) -> pd.DataFrame:
+    """The margin sub-score: the ledger's contribution margin where the SKU sold in the period, else the
+    estimate (`margin_estimated`)."""
     table = table.copy()
-    table["margin_pct"] = margin_pcts(table, costs, fees)
+    actual = table["contribution_margin"] if "contribution_margin" in table else pd.Series(np.nan, index=table.index)
+    table["margin_estimated"] = actual.isna()
+    table["margin_pct"] = actual.where(actual.notna(), margin_pcts(table, costs, fees))
     table["margin"] = [margin_score(m) for m in table["margin_pct"]]
     table["reference_market"] = market
     return table

@@ -9,12 +9,12 @@ import streamlit as st
 from core import product_selection as ps
 from core import thresholds
 from core.platform import labels as codes
-from core.platform import users
+from core.platform import formatting, users
 from core.platform.i18n import N_
 from ui.auth import guard
 from ui.data import cached
 from ui.fragments import guarded_fragment
-from ui.i18n import t
+from ui.i18n import language, t
 from ui.labels import label, labelled, limit_number, limit_percent
 from ui.sidebar import active_filters
 from ui.text import plain
@@ -40,8 +40,12 @@ def render() -> None:
     if table.empty:
         empty_state(t("No products yet. Import a catalogue or seed the demo data."))
         return
-    st.caption(t("Sales from the whole months the period touches; margin after landed cost and fees in {market}, "
-                 "the filtered market with the most revenue.", market=market))
+    months = ps.whole_months(filters)
+    st.caption(t("Sales, contribution and contribution margin from the profit ledger over the whole months the "
+                 "period touches ({start} – {end}), as on the Profit page. A SKU with no sales then shows an "
+                 "estimated margin: list price less landed cost and fees in {market}, the filtered market with the "
+                 "most revenue.", start=formatting.date(months.start, language()),
+                 end=formatting.date(months.end, language()), market=market))
     _ranking(table, users.role_allows(user.role, "manager"), filters.currency)
     _lifecycle(table)
     _abc(table, filters.currency)
@@ -64,13 +68,18 @@ def _ranking(table: pd.DataFrame, can_edit: bool, currency: str) -> None:
                 f"{t(SUBSCORE_LABELS[k])} {v}" for k, v in weights.items())))
         ranked = ps.rank(table, weights)
         st.caption(t("Top three now: {skus}", skus=plain(", ".join(ranked["sku"].head(3)))))
-        shown = ranked[["rank", "sku", "name", "status", "category", "opportunity", *ps.SUBSCORES, "margin_pct"]]
+        shown = ranked[["rank", "sku", "name", "status", "category", "opportunity", *ps.SUBSCORES, "contribution",
+                        "margin_pct", "margin_estimated"]]
         shown = shown.assign(status=labelled(shown["status"], codes.PRODUCT_STATUSES))
         config = {"rank": t("Rank"), "sku": "SKU", "name": t("Product"), "status": t("Status"),
                   "category": t("Category"),
                   "opportunity": st.column_config.ProgressColumn(t("Opportunity"), min_value=0, max_value=100,
                                                                  format="%.0f"),
-                  "margin_pct": percent_column(t("Margin %"))}
+                  "contribution": money_column(t("Contribution profit ({currency})", currency=currency), currency),
+                  "margin_pct": percent_column(t("Contribution margin")),
+                  "margin_estimated": st.column_config.CheckboxColumn(
+                      t("Estimated margin"), help=t("No sales in the period: the margin is estimated from the list "
+                                                    "price, landed cost and fees, not taken from the ledger."))}
         config.update({k: st.column_config.NumberColumn(t(SUBSCORE_LABELS[k]), format="%.0f") for k in ps.SUBSCORES})
         tab_all, tab_candidates = st.tabs([t("All products"), t("Candidates vs current products")])
         with tab_all:

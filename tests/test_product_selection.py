@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
 from core import product_selection as ps
+from core.platform.filters import Filters
 from tests.apptest_support import app_as, open_page
 from tests.conftest import SEED_END
 
@@ -121,6 +124,38 @@ def test_margin_uses_the_shared_unit_economics():
     assert margin == pytest.approx(unit_economics(
         price_gross=25, vat_rate=0.25, marketplace_fee_rate=0.1, payment_fee_rate=0, payment_fee_fixed=0,
         fx_cost_rate=0, product_cost=10, freight=4, duty=0).margin_pct)
+    # the schedule's rate for the product's category wins over the channel mix's default
+    table = table.assign(category_id=3)
+    fees = {**fees, "referral_fee_rates": {3: 0.2}}
+    # fee 0.2 x 25 = 5: contribution 20 - 5 - 10 - 4 = 1; margin 1 / 20 = 5 %
+    assert ps.margin_pcts(table, {1: ("dhl", 14.0)}, fees).iloc[0] == pytest.approx(0.05)
+
+
+def test_with_margin_takes_the_ledger_where_the_sku_sold():
+    table = pd.DataFrame([
+        # sold: the ledger's margin (12 %), however the estimate would come out
+        {"product_id": 1, "category_id": 3, "unit_cost_cny": 72.0, "revenue_usd": 200.0, "units": 10,
+         "list_price_usd": 30.0, "return_rate": 0.0, "contribution": 24.0, "contribution_margin": 0.12},
+        # a candidate: estimated as in the test above (17.5 %)
+        {"product_id": 2, "category_id": 3, "unit_cost_cny": 72.0, "revenue_usd": 0.0, "units": 0,
+         "list_price_usd": 20.0, "return_rate": None, "contribution": None, "contribution_margin": None},
+    ])
+    fees = {"cny_per_usd": 7.2, "vat_rate": 0.25, "referral_fee_rate": 0.1, "payment_fee_rate": 0.0,
+            "fx_cost_rate": 0.0}
+    scored = ps.with_margin(table, {1: ("dhl", 14.0), 2: ("dhl", 14.0)}, fees, "DE")
+    assert list(scored["margin_pct"]) == pytest.approx([0.12, 0.175])  # 20 x 1.25 = 25 gross, as above
+    assert list(scored["margin_estimated"]) == [False, True]
+    assert list(scored["margin"]) == pytest.approx([30.0, 43.75])  # 100 x 12 / 40, 100 x 17.5 / 40
+
+
+@pytest.mark.parametrize(("start", "end", "first", "last"), [
+    (dt.date(2026, 8, 23), dt.date(2026, 11, 20), dt.date(2026, 8, 1), dt.date(2026, 11, 30)),
+    (dt.date(2026, 2, 1), dt.date(2026, 2, 28), dt.date(2026, 2, 1), dt.date(2026, 2, 28)),
+    (dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 31)),
+])
+def test_the_ledger_is_read_over_whole_months(start, end, first, last):
+    months = ps.whole_months(Filters(start, end, ("DE",)))
+    assert (months.start, months.end, months.markets) == (first, last, ("DE",))
 
 
 def test_sku_table_on_the_seeded_db(seeded_engine):
@@ -134,6 +169,12 @@ def test_sku_table_on_the_seeded_db(seeded_engine):
     for column in ("demand", "competition", "trend", "seasonality", "shipping"):
         assert table[column].between(0, 100).all(), column
     assert set(table.loc[table["status"] != "candidate", "abc"]) <= {"A", "B", "C"}
+    with unit_of_work(seeded_engine) as s:
+        scored = ps.scored_products(s, Filters(*default_range(SEED_END)))
+    candidates, sold = scored[scored["status"] == "candidate"], scored[scored["units"] > 0]
+    assert candidates["margin_estimated"].all() and candidates["contribution"].isna().all()
+    assert not sold["margin_estimated"].any() and sold["contribution"].notna().all()
+    assert (sold["contribution"] < 0).any(), "the seed has SKUs that lose money after every cost"
 
 
 # --- the page ---------------------------------------------------------------------------------------
