@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     base_economics = time.perf_counter() - started
     service = routes["service"].iloc[-1] if not routes.empty else None
     levers = what_if.Levers(price_change=0.05, discount=0.05, fx_change=-0.03, marketplace_fee_delta=0.01,
-                            freight_change=0.08, service=service, ad_rate=0.05, elasticity=None)
+                            freight_change=0.08, service=service, ad_rate_delta=0.05, elasticity=None)
 
     def one_sku():
         routed = what_if.with_route(row, routes, service)

@@ -3,18 +3,27 @@
 All per-unit money goes through `core.unit_economics.unit_economics` (the one margin formula) and
 `break_even_price`; this module only decides the inputs. Amounts are USD unless a name says `_local`.
 
-Baseline (today's actual values), per SKU x market, from `baseline()` (cached by the page per market and day):
-- units        = units sold per month over the last `BASELINE_MONTHS` full months (monthly_sku_sales).
-- price_local  = average shelf price paid per unit in those months (sales_usd / units, VAT included where
-                 the market shows it), at today's rate; SKUs not sold there: list price x (1 + VAT).
-- marketplace fee rate = the SKU's channel mix: sum(units x channel referral fee) / units.
-- payment fee rate     = the market's gateway fees / captured amount over the last 90 days (marketplace
-                         payments carry the referral fee, counted above, so they are left out).
-- fx cost rate         = `FX_COST_RATE` (conversion spread on the payout) outside the US, 0 in the US.
-- product cost = factory price (CNY) at today's CNY rate; freight and duty per unit = the cheapest route
-                 of the landed-cost engine (the first row of `core.landed_cost.product_route_options`).
-- return rate  = returned units / units; a return costs product cost + freight (the unit is written off
-                 and the outbound freight is lost).
+Baseline, per SKU x market, from `baseline()` (cached by the page per market and day), over the period
+`baseline_period(today)`: the `BASELINE_MONTHS` full months before today's month.
+
+A SKU that sold in the market then starts from the profit ledger's actuals per unit sold (core.profit,
+`per_unit_by_sku`: the one definition of margin and profit), fed into `unit_economics` so that with no lever
+moved its contribution per unit is the ledger's (tests/test_profit_consistency.py holds them within 1 %):
+- units        = the ledger's units sold / BASELINE_MONTHS (per month).
+- price_local  = net revenue per unit x (1 + VAT rate), at today's rate: what the customer paid after discounts.
+- marketplace fee rate = referral fees per unit / that price (FBA fulfilment counts as freight);
+  payment fee rate = payment fees per unit / price; fx cost rate = FX cost per unit / price (negative: a gain);
+  ad rate = attributed + unattributed advertising per unit / price.
+- product cost, duty = the ledger's per unit; freight = outbound shipping + FBA fulfilment per unit.
+- return rate  = returned units / units sold; a return costs (refunds + return shipping + write-off) / returned
+  units; refunds with no return on record (lost parcels, goodwill) count in other costs.
+- other costs  = chargebacks, dispute fees and storage per unit; shipping income = shipping charged per unit.
+A SKU with no sales there (`estimated`) has no actuals and starts from estimates, as the page says:
+- price_local  = list price x (1 + VAT); marketplace fee = the mean over channels of the dated fee schedule for
+  its category (core.profit.referral_fee_rates, as of today); payment fee = the market's gateway fees /
+  captured amount over the last 90 days (marketplace payments carry the referral fee, so they are left out);
+  fx cost rate = `FX_COST_RATE` outside the US; product cost = factory price (CNY) at today's CNY rate; freight
+  and duty = the cheapest route of the landed-cost engine; a return costs product cost + freight.
 - VAT rate     = the market's rate where prices include VAT; 0 in TAX_EXCLUSIVE_MARKETS (tax added on top).
 
 Levers (`Levers`) move those inputs:
@@ -26,7 +35,8 @@ Levers (`Levers`) move those inputs:
     freight           = route freight x (1 + freight_change)              (carrier rate change)
     duty              = duty_rate x (product cost + freight) when duty_rate is set (the unit's CIF value),
                         else the route's duty
-    ads               = ad_rate x price_gross;  return rate = baseline + return_rate_delta (clipped to 0..1)
+    ads               = (baseline ad rate + ad_rate_delta) x price_gross
+    return rate       = baseline + return_rate_delta (clipped to 0..1)
 
 Demand (constant elasticity), on the price the customer sees in local currency:
     units = base_units x (price paid / base price) ^ elasticity
@@ -55,10 +65,11 @@ import pandas as pd
 from sqlalchemy import String, case, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from core import profit
+from core.platform.filters import Filters
 from core.platform.models import (
     AuditEvent,
     Category,
-    Channel,
     DailyPayments,
     FxRate,
     Market,
@@ -86,7 +97,8 @@ SCENARIO_ROLE = "manager"
 BASELINE_COLUMNS = [
     "product_id", "sku", "name", "category_id", "market_code", "currency", "usd_per_local", "vat_rate",
     "units", "price_local", "marketplace_fee_rate", "payment_fee_rate", "fx_cost_rate", "product_cost",
-    "freight", "duty", "return_rate", "service",
+    "freight", "duty", "return_rate", "service", "ad_rate", "return_cost", "shipping_income", "other_costs",
+    "estimated",
 ]
 
 
@@ -116,7 +128,7 @@ class Levers:
     freight_change: float = 0.0
     service: str | None = None  # a route of `routes` (single SKU); None = the baseline's cheapest route
     duty_rate: float | None = None
-    ad_rate: float = 0.0
+    ad_rate_delta: float = 0.0
     return_rate_delta: float = 0.0
     elasticity: float | None = None  # None = the category estimate
 
@@ -137,11 +149,14 @@ def _economics(row, *, price_local: float, levers: Levers, scenario: bool):
     freight = row.freight * (1 + lv.freight_change)
     duty = row.duty if lv.duty_rate is None else lv.duty_rate * (row.product_cost + freight)
     return_rate = min(max(row.return_rate + lv.return_rate_delta, 0.0), 1.0)
+    # an estimate's return loses the unit and its freight; an actual one what the ledger's returns cost
+    return_cost = row.product_cost + freight if _missing(row.return_cost) else row.return_cost
     inputs = dict(
         vat_rate=row.vat_rate, marketplace_fee_rate=max(row.marketplace_fee_rate + lv.marketplace_fee_delta, 0.0),
         payment_fee_rate=max(row.payment_fee_rate + lv.payment_fee_delta, 0.0), payment_fee_fixed=0.0,
         fx_cost_rate=row.fx_cost_rate, product_cost=row.product_cost, freight=freight, duty=duty,
-        ad_rate=lv.ad_rate, return_rate=return_rate, return_cost=row.product_cost + freight,
+        ad_rate=max(_zero(row.ad_rate) + lv.ad_rate_delta, 0.0), return_rate=return_rate, return_cost=return_cost,
+        shipping_income=_zero(row.shipping_income), other_costs=_zero(row.other_costs),
     )
     economics = unit_economics(price_gross=price_gross, **inputs)
     break_even_usd = break_even_price(**inputs)
@@ -150,9 +165,19 @@ def _economics(row, *, price_local: float, levers: Levers, scenario: bool):
     return economics, paid_local, break_even_local
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _zero(value) -> float:
+    """A line an estimate does not have (NaN in a hand-made row) counts 0."""
+    return 0.0 if _missing(value) else float(value)
+
+
 def with_route(rows: pd.DataFrame, routes: pd.DataFrame, service: str | None) -> pd.DataFrame:
-    """The baseline rows with freight and duty of the route whose service is `service` (None: unchanged)."""
-    if service is None or routes is None or routes.empty:
+    """The baseline rows with freight and duty of the route whose service is `service` (None, or the rows' own
+    service: unchanged, so a SKU that sold keeps its actual freight until another route is picked)."""
+    if service is None or routes is None or routes.empty or (rows["service"] == service).all():
         return rows
     chosen = routes[routes["service"] == service]
     if chosen.empty:
@@ -162,8 +187,8 @@ def with_route(rows: pd.DataFrame, routes: pd.DataFrame, service: str | None) ->
                        service=service)
 
 
-STEP_KEYS = ["price_gross", "vat", "marketplace_fee", "payment_fee", "fx_cost", "product_cost", "freight", "duty",
-             "ads", "returns", "net_price", "contribution"]
+STEP_KEYS = ["price_gross", "vat", "shipping_income", "marketplace_fee", "payment_fee", "fx_cost", "product_cost",
+             "freight", "duty", "ads", "returns", "other_costs", "net_price", "contribution"]
 
 
 BASE_COLUMNS = [f"base_{key}" for key in STEP_KEYS] + ["base_paid"]
@@ -183,7 +208,8 @@ def with_base_economics(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 _NUMERIC = ["category_id", "usd_per_local", "vat_rate", "units", "price_local", "marketplace_fee_rate",
-            "payment_fee_rate", "fx_cost_rate", "product_cost", "freight", "duty", "return_rate"]
+            "payment_fee_rate", "fx_cost_rate", "product_cost", "freight", "duty", "return_rate", "ad_rate",
+            "return_cost", "shipping_income", "other_costs"]
 _Row = namedtuple("_Row", _NUMERIC)
 
 
@@ -290,10 +316,12 @@ def outcome(result: pd.DataFrame) -> Outcome:
                    break_even)
 
 
-WATERFALL_LABELS = {"price_gross": "Price (incl. VAT)", "vat": "VAT", "marketplace_fee": "Marketplace fee",
-                    "payment_fee": "Payment fee", "fx_cost": "FX cost", "product_cost": "Product cost",
-                    "freight": "Freight", "duty": "Duty", "ads": "Advertising", "returns": "Returns",
+WATERFALL_LABELS = {"price_gross": "Price (incl. VAT)", "vat": "VAT", "shipping_income": "Shipping charged",
+                    "marketplace_fee": "Marketplace fee", "payment_fee": "Payment fee", "fx_cost": "FX cost",
+                    "product_cost": "Product cost", "freight": "Freight", "duty": "Duty", "ads": "Advertising",
+                    "returns": "Returns", "other_costs": "Storage, chargebacks and other",
                     "contribution": "Contribution"}
+INCOME_STEPS = ("price_gross", "shipping_income")
 
 
 def waterfall(result: pd.DataFrame, scenario: bool = True) -> pd.DataFrame:
@@ -311,7 +339,7 @@ def waterfall(result: pd.DataFrame, scenario: bool = True) -> pd.DataFrame:
         if key == "contribution":
             rows.append({"key": key, "step": label, "amount": value, "start": 0.0, "end": value})
             continue
-        amount = value if key == "price_gross" else -value
+        amount = value if key in INCOME_STEPS else -value
         rows.append({"key": key, "step": label, "amount": amount, "start": running, "end": running + amount})
         running += amount
     return pd.DataFrame(rows, columns=["key", "step", "amount", "start", "end"])
@@ -441,57 +469,91 @@ def payment_fee_rate(session: Session, market_code: str, on: dt.date) -> float:
     return float(fee) / float(amount) if fee is not None and amount else 0.0
 
 
+def baseline_period(on: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of the BASELINE_MONTHS full months before `on`'s month."""
+    last = _month_floor(on)
+    return _months_back(last, BASELINE_MONTHS), last - dt.timedelta(days=1)
+
+
+def _schedule_mean(session: Session, on: dt.date) -> dict:
+    """category id -> the mean over channels of its referral fee on `on` (an unsold SKU's channel mix is unknown)."""
+    schedule = profit.referral_fee_rates(session, on)
+    rows = schedule[schedule["category_id"].notna()]
+    return {int(c): float(r) for c, r in rows.groupby("category_id")["rate"].mean().items()}
+
+
+def _per_price(amount: pd.Series, price: pd.Series) -> pd.Series:
+    return (amount / price.where(price > 0)).fillna(0.0)
+
+
 def baseline(session: Session, market_code: str, on: dt.date) -> pd.DataFrame:
-    """Today's actual per-unit inputs of every active SKU in one market (see the module docstring), one row
-    per SKU: BASELINE_COLUMNS. One aggregated query over monthly_sku_sales; freight and duty from the
-    landed-cost engine once per SKU (the page caches the result per market and day)."""
+    """The start values of every active SKU in one market (see the module docstring), one row per SKU:
+    BASELINE_COLUMNS. The ledger's actuals per unit for the SKUs that sold in `baseline_period(on)` (one query),
+    estimates for the others; the landed-cost engine's cheapest route once per SKU (the scenario's route
+    choice; an unsold SKU's freight and duty). The page caches the result per market and day."""
     market = session.get(Market, market_code)
     if market is None:
         return pd.DataFrame(columns=BASELINE_COLUMNS)
-    last = _month_floor(on)
-    first = _months_back(last, BASELINE_MONTHS)
-    sales = pd.DataFrame(session.execute(
-        select(MonthlySkuSales.product_id, func.sum(MonthlySkuSales.units).label("sold"),
-               func.sum(MonthlySkuSales.sales_usd).label("sales_usd"),
-               func.sum(MonthlySkuSales.returned_units).label("returned"),
-               func.sum(MonthlySkuSales.units * Channel.referral_fee_rate).label("fee_units"))
-        .join(Channel, Channel.id == MonthlySkuSales.channel_id)
-        .where(MonthlySkuSales.market_code == market_code, MonthlySkuSales.month >= first,
-               MonthlySkuSales.month < last)
-        .group_by(MonthlySkuSales.product_id)
-    ).all(), columns=["product_id", "sold", "sales_usd", "returned", "fee_units"])
+    first, last = baseline_period(on)
+    actual = profit.per_unit_by_sku(session, Filters(first, last, (market_code,)))
     products = pd.DataFrame(session.execute(
         select(Product.id.label("product_id"), Product.sku, Product.name, Product.category_id,
                Product.unit_cost_cny, Product.list_price_usd).where(Product.status == "active")
         .order_by(Product.sku)
     ).all(), columns=["product_id", "sku", "name", "category_id", "unit_cost_cny", "list_price_usd"])
-    table = products.merge(sales, on="product_id", how="left")
-    for col in ("sold", "sales_usd", "returned", "fee_units"):
-        table[col] = pd.to_numeric(table[col], errors="coerce").fillna(0.0).astype(float)
+    table = products.merge(actual, on="product_id", how="left")
     per_usd = _per_usd(session, market.currency, on)
     cny_per_usd = _per_usd(session, "CNY", on)
     vat = 0.0 if market_code in TAX_EXCLUSIVE_MARKETS else float(market.vat_rate)
-    channel_default = float(session.scalar(select(func.avg(Channel.referral_fee_rate))) or 0.0)
-    sold = table["sold"]
-    list_local = table["list_price_usd"].astype(float) * per_usd * (1 + vat)
-    table["units"] = sold / BASELINE_MONTHS
-    table["price_local"] = np.where(sold > 0, table["sales_usd"] / sold.where(sold > 0, 1) * per_usd, list_local)
-    table["marketplace_fee_rate"] = np.where(sold > 0, table["fee_units"] / sold.where(sold > 0, 1),
-                                             channel_default)
-    table["return_rate"] = np.where(sold > 0, (table["returned"] / sold.where(sold > 0, 1)).clip(0, 1), 0.0)
-    table["product_cost"] = table["unit_cost_cny"].astype(float) / cny_per_usd
-    table["market_code"], table["currency"], table["usd_per_local"] = market_code, market.currency, 1.0 / per_usd
-    table["vat_rate"] = vat
-    table["payment_fee_rate"] = payment_fee_rate(session, market_code, on)
-    table["fx_cost_rate"] = 0.0 if market.currency == "USD" else FX_COST_RATE
+    units_sold = table["units"].fillna(0).astype(float)  # over the period
+    sold = units_sold > 0
+    act = table[sold].copy()  # the ledger's per-unit actuals, before the estimates take their column names
     freight, duty, service = [], [], []
     for pid in table["product_id"]:
         best = cheapest_route(session, int(pid), market_code, on)
         freight.append(np.nan if best is None else best["freight_per_unit"])
         duty.append(np.nan if best is None else best["duty_per_unit"])
         service.append("" if best is None else best["service"])
-    table["freight"], table["duty"], table["service"] = freight, duty, service
-    table = table.dropna(subset=["freight"])
+    table["route_freight"], table["route_duty"], table["service"] = freight, duty, service
+
+    # estimates, for every SKU; the SKUs that sold then take the ledger's actuals below
+    table["estimated"] = ~sold
+    table["units"] = units_sold / BASELINE_MONTHS
+    table["price_gross"] = table["list_price_usd"].astype(float) * (1 + vat)
+    table["marketplace_fee_rate"] = table["category_id"].map(_schedule_mean(session, on)).fillna(0.0)
+    table["payment_fee_rate"] = payment_fee_rate(session, market_code, on)
+    table["fx_cost_rate"] = 0.0 if market.currency == "USD" else FX_COST_RATE
+    table["product_cost"] = table["unit_cost_cny"].astype(float) / cny_per_usd
+    table["freight"], table["duty"] = table["route_freight"], table["route_duty"]
+    table["return_rate"], table["return_cost"], table["ad_rate"] = 0.0, np.nan, 0.0
+    table["shipping_income"], table["other_costs"] = 0.0, 0.0
+
+    price = act["net_revenue"] * (1 + vat)
+    returns = act["refunds"] + act["return_shipping"] + act["write_off"]
+    return_rate = (act["returned_units"] / units_sold[sold]).clip(0, 1)
+    returned = return_rate > 0
+    # a cost charged as a rate of the price needs a price; without one it stays an amount per unit
+    no_price = price <= 0
+    rated = act["marketplace_fees"] - act["fulfilment_fees"] + act["payment_fees"] + act["fx_cost"] \
+        + act["advertising"] + act["unattributed_ads"]
+    table.loc[sold, "price_gross"] = price
+    table.loc[sold, "marketplace_fee_rate"] = _per_price(act["marketplace_fees"] - act["fulfilment_fees"], price)
+    table.loc[sold, "payment_fee_rate"] = _per_price(act["payment_fees"], price)
+    table.loc[sold, "fx_cost_rate"] = _per_price(act["fx_cost"], price)
+    table.loc[sold, "ad_rate"] = _per_price(act["advertising"] + act["unattributed_ads"], price)
+    table.loc[sold, "product_cost"] = act["product_cost"]
+    table.loc[sold, "freight"] = act["shipping"] + act["fulfilment_fees"]
+    table.loc[sold, "duty"] = act["duty"]
+    table.loc[sold, "return_rate"] = return_rate
+    table.loc[sold, "return_cost"] = (returns / return_rate.where(returned)).where(returned)
+    table.loc[sold, "shipping_income"] = act["shipping_income"]
+    table.loc[sold, "other_costs"] = (act["chargebacks"] + act["dispute_fees"] + act["storage"]
+                                      + returns.where(~returned, 0.0) + rated.where(no_price, 0.0))
+
+    table["price_local"] = table["price_gross"] * per_usd
+    table["market_code"], table["currency"], table["usd_per_local"] = market_code, market.currency, 1.0 / per_usd
+    table["vat_rate"] = vat
+    table = table[sold | table["freight"].notna()]  # an unsold SKU no route reaches has nothing to start from
     return table[BASELINE_COLUMNS].reset_index(drop=True)
 
 

@@ -29,10 +29,10 @@ from ui.widgets import Card, empty_state, kpi_row, money_column, points_delta, r
 MODES = {"sku": N_("One SKU"), "portfolio": N_("Portfolio (all SKUs of the markets)")}
 ALL = "__all__"
 STEP_LABELS = {  # what_if.WATERFALL_LABELS, spelled out so the extractor sees each message id
-    "price_gross": N_("Price (incl. VAT)"), "vat": N_("VAT"), "marketplace_fee": N_("Marketplace fee"),
-    "payment_fee": N_("Payment fee"), "fx_cost": N_("FX cost"), "product_cost": N_("Product cost"),
-    "freight": N_("Freight"), "duty": N_("Duty"), "ads": N_("Advertising"), "returns": N_("Returns"),
-    "contribution": N_("Contribution"),
+    "price_gross": N_("Price (incl. VAT)"), "vat": N_("VAT"), "shipping_income": N_("Shipping charged"),
+    "marketplace_fee": N_("Marketplace fee"), "payment_fee": N_("Payment fee"), "fx_cost": N_("FX cost"),
+    "product_cost": N_("Product cost"), "freight": N_("Freight"), "duty": N_("Duty"), "ads": N_("Advertising"),
+    "returns": N_("Returns"), "other_costs": N_("Storage, chargebacks and other"), "contribution": N_("Contribution"),
 }
 STATE_RESULT = "wi_last_result"
 
@@ -48,8 +48,11 @@ def render() -> None:
     user = guard("manager")
     today = clock.today()
     st.title(t("What-if simulator"))
-    st.caption(t("Start from today's actual values, move the levers, and see the margin and monthly profit "
-                 "change. Money in USD, shelf prices in the market's currency."))
+    first, last = what_if.baseline_period(today)
+    st.caption(t("A SKU that sold in the market starts from the profit ledger's actual figures per unit over {start} "
+                 "– {end}, as on the Profit page; move the levers and see the margin and monthly profit change. "
+                 "Money in USD, shelf prices in the market's currency.", start=formatting.date(first, language()),
+                 end=formatting.date(last, language())))
     _run_marker("wi_page_run")
     mode = st.segmented_control(t("Simulate"), list(MODES), default="sku", format_func=lambda m: t(MODES[m]),
                                 key="wi_mode") or "sku"
@@ -130,7 +133,7 @@ def _sku_simulator(row: pd.DataFrame, routes: pd.DataFrame, estimates: dict, pro
     with c2:
         market_fee = _rate_delta(t("Marketplace fee"), f"wi_mfee_{suffix}", float(first["marketplace_fee_rate"]), 30.0)
         payment_fee = _rate_delta(t("Payment fee"), f"wi_pfee_{suffix}", float(first["payment_fee_rate"]), 10.0)
-        ad_rate = _pct(t("Ad spend (% of revenue)"), f"wi_ads_{suffix}", 0.0, 0.0, 40.0)
+        ad_rate = _rate_delta(t("Ad spend (% of revenue)"), f"wi_ads_{suffix}", float(first["ad_rate"]), 40.0)
         return_rate = _rate_delta(t("Return rate"), f"wi_returns_{suffix}", float(first["return_rate"]), 50.0)
     with c3:
         services = list(routes["service"]) if not routes.empty else [str(first["service"])]
@@ -149,12 +152,17 @@ def _sku_simulator(row: pd.DataFrame, routes: pd.DataFrame, estimates: dict, pro
     levers = what_if.Levers(
         price_change=price / base_price - 1 if base_price else 0.0, discount=discount, fx_change=fx_change,
         marketplace_fee_delta=market_fee, payment_fee_delta=payment_fee, freight_change=freight_change,
-        service=service, duty_rate=duty_rate, ad_rate=ad_rate, return_rate_delta=return_rate, elasticity=elasticity,
+        service=service, duty_rate=duty_rate, ad_rate_delta=ad_rate, return_rate_delta=return_rate,
+        elasticity=elasticity,
     )
     routed = what_if.with_route(row, routes, service)
     # the baseline keeps today's cheapest route; the chosen service applies to the scenario only
     result = what_if.simulate(row, levers, estimates, scenario_rows=routed)
     outcome = what_if.outcome(result)
+    if bool(first["estimated"]):
+        st.info(t("Not sold in {market} over the last three months: the start values are estimates (list price, the "
+                  "fee schedule, the landed-cost engine's cheapest route), not the ledger's actuals.", market=market),
+                icon=":material/info:")
     _outcome_cards(outcome, lang, ccy)
     left, right = st.columns(2)
     with left:
@@ -283,7 +291,7 @@ def _portfolio_simulator(rows: pd.DataFrame, estimates: dict, markets: tuple, ca
     with c2:
         market_fee = _pct(t("Marketplace fee change (pp)"), "wi_pf_mfee", 0.0, -10.0, 10.0)
         payment_fee = _pct(t("Payment fee change (pp)"), "wi_pf_pfee", 0.0, -3.0, 3.0, 0.1)
-        ad_rate = _pct(t("Ad spend (% of revenue)"), "wi_pf_ads", 0.0, 0.0, 40.0)
+        ad_rate = _pct(t("Ad spend change (pp)"), "wi_pf_ads", 0.0, -20.0, 20.0)
     with c3:
         freight_change = _pct(t("Carrier rate change"), "wi_pf_freight", 0.0, -50.0, 50.0, 1.0)
         return_delta = _pct(t("Return rate change (pp)"), "wi_pf_returns", 0.0, -10.0, 10.0)
@@ -292,7 +300,7 @@ def _portfolio_simulator(rows: pd.DataFrame, estimates: dict, markets: tuple, ca
             duty_rate = _pct(t("Duty rate (of product cost + freight)"), "wi_pf_duty", 0.05, 0.0, 40.0)
     levers = what_if.Levers(price_change=price_change, discount=discount, fx_change=fx_change,
                             marketplace_fee_delta=market_fee, payment_fee_delta=payment_fee,
-                            freight_change=freight_change, duty_rate=duty_rate, ad_rate=ad_rate,
+                            freight_change=freight_change, duty_rate=duty_rate, ad_rate_delta=ad_rate,
                             return_rate_delta=return_delta)
     result = what_if.simulate(rows, levers, estimates)
     outcome = what_if.outcome(result)

@@ -66,7 +66,7 @@ def test_baseline_unit_economics_by_hand():
     # 0.4356, FX 0.2178; freight 3.60; duty 0.1 x (4 + 3.6) = 0.76; ads 1.089; returns 0.10 x 7.6 = 0.76
     # contribution = 18.15 - 3.4848 - 0.4356 - 0.2178 - 4 - 3.6 - 0.76 - 1.089 - 0.76 = 3.8028
     # units: the customer pays 18 instead of 20 -> 100 x 0.9^-2 = 123.4568
-    (Levers(discount=0.10, fx_change=0.10, freight_change=0.20, duty_rate=0.10, ad_rate=0.05,
+    (Levers(discount=0.10, fx_change=0.10, freight_change=0.20, duty_rate=0.10, ad_rate_delta=0.05,
             marketplace_fee_delta=0.01, return_rate_delta=0.05), 3.8028, 100 * 0.9 ** -2),
     # elasticity override -1 with +25 % price: units 100 x 1.25^-1 = 80; 25 EUR = 27.5 USD, net 22.9167
     # contribution = 22.9167 - 27.5 x 0.18 - 7.85 = 10.1167
@@ -80,9 +80,23 @@ def test_scenario_levers_by_hand(levers, contribution, units):
     assert result["profit_delta"] == pytest.approx(units * contribution - 652.3333, abs=1e-2)
 
 
+def test_an_actual_row_carries_the_ledgers_extra_lines():
+    # the ledger's start values: 3 % ad rate, a return costs 12, shipping charged 1.5, other costs 0.8 per unit
+    rows = _rows(ad_rate=0.03, return_cost=12.0, shipping_income=1.5, other_costs=0.8, estimated=False)
+    result = what_if.simulate(rows, Levers(ad_rate_delta=0.02, freight_change=0.5), ELASTICITIES).iloc[0]
+    # base: 6.5233 (the hand-worked row) + 0.35 - 0.05 x 12 (returns at the actual cost) - 22 x 0.03 + 1.5 - 0.8
+    #     = 6.5233 + 0.35 - 0.60 - 0.66 + 0.70 = 6.3133
+    assert result["base_contribution"] == pytest.approx(6.313333, abs=1e-6)
+    assert result["base_ads"] == pytest.approx(0.66) and result["base_other_costs"] == pytest.approx(0.8)
+    # scenario: ads 5 % (3 + 2) = 1.10; freight x 1.5 = 4.5; the return's cost stays the ledger's 12
+    # 6.3133 - 0.44 - 1.5 = 4.3733
+    assert result["new_contribution"] == pytest.approx(6.313333 - 0.44 - 1.5, abs=1e-6)
+    assert result["new_returns"] == pytest.approx(0.6)
+
+
 def test_precomputed_baseline_gives_the_same_result():
     rows = pd.concat([_rows(), _rows(product_id=2, sku="SKU-2", price_local=12.0, units=40.0)], ignore_index=True)
-    levers = Levers(price_change=0.1, freight_change=0.2, ad_rate=0.05)
+    levers = Levers(price_change=0.1, freight_change=0.2, ad_rate_delta=0.05)
     plain = what_if.simulate(rows, levers, ELASTICITIES)
     cached = what_if.simulate(what_if.with_base_economics(rows), levers, ELASTICITIES)
     pd.testing.assert_frame_equal(plain[sorted(plain.columns)], cached[sorted(plain.columns)])
@@ -90,8 +104,8 @@ def test_precomputed_baseline_gives_the_same_result():
 
 def test_waterfall_runs_from_price_to_contribution():
     steps = what_if.waterfall(what_if.simulate(_rows(), Levers(), ELASTICITIES), scenario=False)
-    assert list(steps["key"]) == ["price_gross", "vat", "marketplace_fee", "payment_fee", "fx_cost", "product_cost",
-                                  "freight", "duty", "ads", "returns", "contribution"]
+    assert list(steps["key"]) == ["price_gross", "vat", "shipping_income", "marketplace_fee", "payment_fee", "fx_cost",
+                                  "product_cost", "freight", "duty", "ads", "returns", "other_costs", "contribution"]
     # 22 - 3.6667 - 3.30 - 0.44 - 0.22 - 4 - 3 - 0.5 - 0 - 0.35 = 6.5233: the last floating bar ends there
     assert steps["end"].iloc[-2] == pytest.approx(6.523333, abs=1e-6)
     assert steps["amount"].iloc[-1] == pytest.approx(6.523333, abs=1e-6)
@@ -103,6 +117,7 @@ def test_route_change_moves_only_the_scenario():
                            "freight_per_unit": [3.0, 9.0], "duty_per_unit": [0.5, 1.5]})
     rows = _rows()
     result = what_if.simulate(rows, Levers(), ELASTICITIES, what_if.with_route(rows, routes, "dhl")).iloc[0]
+    assert what_if.with_route(rows, routes, "sea") is rows  # its own route: the row as it is
     # express: freight 9, duty 1.5, returns 0.05 x (4 + 9) = 0.65 -> 6.5233 - 6 - 1 - 0.30 = -0.7767
     assert result["base_contribution"] == pytest.approx(6.523333, abs=1e-6)
     assert result["new_contribution"] == pytest.approx(-0.776667, abs=1e-6)
@@ -164,6 +179,9 @@ def test_baseline_and_elasticities_from_the_seed(seeded_engine):
         estimates = what_if.category_elasticities(session, today)
     assert not base.empty and list(base.columns) == what_if.BASELINE_COLUMNS
     assert (base["price_local"] > 0).all() and (base["freight"] >= 0).all()
+    # SKUs sold in DE over the three full months start from the ledger, the others from estimates
+    assert set(base["estimated"]) == {True, False}
+    assert (base.loc[base["estimated"], "units"] == 0).all() and (base.loc[~base["estimated"], "units"] > 0).all()
     assert base["vat_rate"].iloc[0] == pytest.approx(0.19) and base["currency"].iloc[0] == "EUR"
     assert estimates["elasticity"].lt(0).all() and set(estimates["source"]) <= {"estimated", "default"}
 
@@ -243,7 +261,8 @@ def test_staff_is_refused(app_env):
     assert "what-if" not in offered_pages(at)
     at = open_page(at, "what-if")
     _ok(at)
-    assert not any(m.label == "Contribution margin" for m in at.metric)
+    assert "What-if simulator" not in [title.value for title in at.title]
+    assert not any(m.label == "Break-even price" for m in at.metric)
 
 
 def test_manager_simulates_saves_compares_and_deletes(app_env, seeded_engine):
