@@ -97,6 +97,11 @@ MANUAL_UNIT_COST_MAX_USD = 5000.0
 # Payments what-if (issue 7): the FX shock sliders move a currency at most this far either way.
 FX_SHOCK_MAX = 0.20
 
+# Imports take turns (issue 17; core.imports.importers): one that finds another running waits this long for it,
+# then is refused. Our own rule: long enough for a 1M-row import to finish (bench/upload.py), short enough that
+# the waiting user hears back within the page's session.
+IMPORT_WAIT_SECONDS = 600
+
 # --- sign-in throttle (issue 15; core.platform.login_throttle) ------------------------------------------------
 # OWASP ASVS 4.0.3 V2.2.1: no more than 100 failed attempts per hour on one account. Our own rules stay well
 # under it (an attacker who retries the moment each wait ends gets fewer than 80 an hour, tests/test_auth.py)

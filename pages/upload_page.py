@@ -45,6 +45,11 @@ def _message(error) -> str:
     return plain(t(error.template, **error.values))
 
 
+def _waiting(slot):
+    """What core calls when another import or undo is running and this one waits for its turn."""
+    return lambda: slot.info(t("Another import is running; yours starts when it ends."), icon=":material/schedule:")
+
+
 def render() -> None:
     user = guard("staff")
     st.title(t("CSV upload"))
@@ -326,15 +331,18 @@ def _import(parsed, data: bytes, username: str) -> None:
     if st.button(t("Import {rows} rows", rows=f"{len(parsed.frame):,}"), key="import_go", type="primary",
                  disabled=bool(missing)):
         options = ImportOptions(kind=kind, mapping=overrides, defaults=defaults, skip_unknown_markets=skip)
+        waiting = st.empty()
         try:
             with st.spinner(t("Importing…")):
                 # re-read with every cell as text, so a bad cell is quoted exactly as written in the file
                 result = uncached(imports.import_file, username, parsed.file_name, data, options,
-                                  dialect=parsed.dialect)
+                                  dialect=parsed.dialect, on_wait=_waiting(waiting))
         except (UploadError, PermissionDenied) as exc:
             st.error(_message(exc) if isinstance(exc, UploadError) else plain(permission_message(exc)),
                      icon=":material/error:")
             return
+        finally:
+            waiting.empty()
         clear_caches()
         st.success(t("Import {batch} done: {inserted} inserted, {updated} updated, {skipped} unchanged.",
                      batch=result.batch_id, inserted=f"{result.inserted:,}", updated=f"{result.updated:,}",
@@ -368,12 +376,15 @@ def _history(username: str) -> None:
     batch = c1.selectbox(t("Import to undo"), applied, key="undo_batch")
     c2.caption(t("Undo deletes the rows the import added and restores the values it overwrote."))
     if st.button(t("Undo import {batch}", batch=batch), key="undo_go"):
+        waiting = st.empty()
         try:
-            result = uncached(imports.undo_import, username, int(batch))
+            result = uncached(imports.undo_import, username, int(batch), on_wait=_waiting(waiting))
         except (UndoRefused, PermissionDenied) as exc:
             st.error(_message(exc) if isinstance(exc, UndoRefused) else plain(permission_message(exc)),
                      icon=":material/error:")
             return
+        finally:
+            waiting.empty()
         clear_caches()
         st.success(t("Import {batch} undone: {deleted} rows deleted, {restored} restored.", batch=result.batch_id,
                      deleted=f"{result.deleted:,}", restored=f"{result.restored:,}"), icon=":material/undo:")

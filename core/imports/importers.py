@@ -51,7 +51,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from core import summaries
+from core import summaries, thresholds
 from core.imports.customers import _customer_ref, _link_customers
 from core.imports.lines import (
     LineItems,
@@ -83,6 +83,7 @@ from core.imports.sql import (
     _update,
 )
 from core.imports.templates import EXPORTS_BY_KIND, KnownExport, Recognition, map_columns, recognise
+from core.platform.db import LockWaitTimeout, hold_write_lock
 from core.platform.models import (
     AuditEvent,
     Customer,
@@ -130,6 +131,7 @@ EXTRA_COLUMNS = {
 # The raw tables an import of each entity writes (or its undo restores): the summaries reading them refresh.
 TOUCHED = {"orders": {"orders", "order_lines", "customers"}, "payments": {"payments"}, "shipments": {"shipments"},
            "tickets": {"tickets"}}
+IMPORT_LOCK = "imports"  # the database lock imports and undos take turns on (core.platform.db.hold_write_lock)
 
 
 @dataclass(frozen=True)
@@ -624,12 +626,18 @@ def _now() -> dt.datetime:
 
 
 def import_file(session: Session, actor: str, file_name: str, data: bytes, options: ImportOptions | None = None,
-                *, dialect: Dialect | None = None, parsed: ParsedFile | None = None) -> ImportResult:
-    """Parse, check and upsert a whole file in the caller's transaction; see the module docstring."""
+                *, dialect: Dialect | None = None, parsed: ParsedFile | None = None,
+                on_wait: Callable[[], None] | None = None) -> ImportResult:
+    """Parse, check and upsert a whole file in the caller's transaction; see the module docstring. `on_wait` is
+    called when another import or undo is running and this one waits for it (`_take_turn`)."""
     authorize(session, actor, "staff")
     options = options or ImportOptions()
     parsed = parsed or parse(data, file_name, dialect)
-    canonical = canonical_frame(session, parsed, options)
+    canonical = canonical_frame(session, parsed, options)  # a bad file is refused before it waits for its turn
+    if _take_turn(session, on_wait, lambda seconds: UploadError(
+            "Another import was still running after {seconds} seconds, so {file} was not imported. Import it "
+            "again once that one has finished.", seconds=f"{seconds:g}", file=file_name)):
+        canonical = canonical_frame(session, parsed, options)  # again: the orders and rates the other one wrote
     recognition = canonical.recognition
     batch = ImportBatch(username=actor, imported_at=_now(), file_name=file_name[:255], content_sha256=sha256(data),
                         kind=recognition.kind, status="applied")
@@ -659,6 +667,17 @@ def import_file(session: Session, actor: str, file_name: str, data: bytes, optio
                         lines.unknown_skus, counts.customers_inserted, pending)
 
 
+def _take_turn(session: Session, on_wait: Callable[[], None] | None, refused: Callable[[float], Exception]) -> bool:
+    """Imports and undos take turns: the transaction holds the database's import lock until it ends, so a second
+    one never inserts the same keys as a first still running (PostgreSQL: a unique-key violation) nor fails
+    halfway on a database the first holds (SQLite: "database is locked"). True when it waited for another,
+    which has committed since; after thresholds.IMPORT_WAIT_SECONDS the `refused` error."""
+    try:
+        return hold_write_lock(session, IMPORT_LOCK, wait_seconds=thresholds.IMPORT_WAIT_SECONDS, on_wait=on_wait)
+    except LockWaitTimeout as exc:
+        raise refused(exc.seconds) from None
+
+
 # --- undo and history ---------------------------------------------------------------
 
 
@@ -672,8 +691,12 @@ def _entity_of_kind(kind: str) -> str:
     return EXPORTS_BY_KIND[kind].entity if kind in EXPORTS_BY_KIND else "orders"
 
 
-def undo_import(session: Session, actor: str, batch_id: int) -> UndoResult:
+def undo_import(session: Session, actor: str, batch_id: int,
+                on_wait: Callable[[], None] | None = None) -> UndoResult:
     authorize(session, actor, "staff")
+    _take_turn(session, on_wait, lambda seconds: UndoRefused(
+        "Another import or undo was still running after {seconds} seconds, so import {batch} was not undone. Undo "
+        "it again once that one has finished.", seconds=f"{seconds:g}", batch=batch_id))
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
         raise UndoRefused("There is no import {batch}.", batch=batch_id)

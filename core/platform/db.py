@@ -4,18 +4,24 @@ One engine per database URL per process. SQLite gets WAL and foreign keys on
 every connection; PostgreSQL goes through psycopg 3. A SQLite database file holds
 the users' password hashes, so it and its -wal/-shm files are readable by this
 account only (0600), in a directory only it can enter (0700).
+
+Writers that must take turns (imports) hold a named lock until their transaction ends:
+`hold_write_lock` (BEGIN IMMEDIATE on SQLite, pg_advisory_xact_lock on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import sqlite3
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -129,3 +135,78 @@ def larger_sqlite_page_cache(connection: Connection, kib: int) -> Iterator[None]
         yield
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
+
+
+# A writer that finds the lock taken waits this long before it is told so (a sign-in's write takes milliseconds
+# and is no reason to tell anyone anything), then tries again at this interval.
+LOCK_GRACE_SECONDS = 0.25
+LOCK_POLL_SECONDS = 0.2
+
+
+class LockWaitTimeout(Exception):
+    """Another transaction held the lock for longer than the caller would wait."""
+
+    def __init__(self, name: str, seconds: float):
+        self.name, self.seconds = name, seconds
+        super().__init__(f"the {name} lock was still held after {seconds:g} seconds")
+
+
+def hold_write_lock(session: Session, name: str, *, wait_seconds: float,
+                    on_wait: Callable[[], None] | None = None) -> bool:
+    """Make the session's transaction the one writer holding the lock `name` until it commits or rolls back.
+
+    True when it had to wait for another holder (which has committed since, so what it wrote is visible now);
+    `on_wait` is called once, when the wait begins. LockWaitTimeout after `wait_seconds`.
+    - PostgreSQL: a transaction-level advisory lock keyed by the name, tried every LOCK_POLL_SECONDS (a waiting
+      pg_advisory_xact_lock could only be given up by aborting the caller's transaction).
+    - SQLite has one writer at a time for the whole database: BEGIN IMMEDIATE takes the write lock at the start
+      of the transaction, not at its first write, so a waiting writer cannot fail halfway with "database is
+      locked" once the busy timeout runs out. The sqlite3 module begins a transaction at the first write, so one
+      already open has written and holds the lock. Every name is the same lock there."""
+    connection = session.connection()
+    attempt = _sqlite_attempt(connection) if connection.dialect.name == "sqlite" else _advisory_attempt(
+        connection, name)
+    if attempt is None or attempt(LOCK_GRACE_SECONDS):
+        return False
+    if on_wait is not None:
+        on_wait()
+    deadline = time.monotonic() + wait_seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        if attempt(min(LOCK_POLL_SECONDS, remaining)):
+            return True
+    raise LockWaitTimeout(name, wait_seconds)
+
+
+def _advisory_attempt(connection: Connection, name: str) -> Callable[[float], bool]:
+    # a stable signed 64-bit key: hash() differs between processes
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+    def attempt(seconds: float) -> bool:
+        if connection.execute(select(func.pg_try_advisory_xact_lock(key))).scalar():
+            return True
+        time.sleep(seconds)
+        return False
+
+    return attempt
+
+
+def _sqlite_attempt(connection: Connection) -> Callable[[float], bool] | None:
+    """BEGIN IMMEDIATE, waiting up to the given seconds; None when the transaction already holds the lock."""
+    raw = connection.connection.driver_connection
+    if raw.in_transaction:
+        return None
+
+    def attempt(seconds: float) -> bool:
+        previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        raw.execute(f"PRAGMA busy_timeout = {max(1, int(seconds * 1000))}")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {int(previous)}")
+
+    return attempt
