@@ -162,5 +162,6 @@ def break_even_price(
                                                         ad_rate)
     if share_kept <= 0:
         return math.inf
-    fixed = payment_fee_fixed + product_cost + freight + duty + return_rate * return_cost + other_costs - shipping_income
+    fixed = (payment_fee_fixed + product_cost + freight + duty + return_rate * return_cost + other_costs
+             - shipping_income)
     return fixed / share_kept

@@ -54,7 +54,8 @@ def render() -> None:
 
 KPI_LABELS = {
     "net_revenue": N_("Net revenue"), "contribution": N_("Contribution profit"),
-    "contribution_margin": N_("Contribution margin"), "gmv": N_("GMV"), "orders": N_("Orders"), "aov": N_("AOV"), "gross_margin": N_("Gross margin"),
+    "contribution_margin": N_("Contribution margin"),
+    "gmv": N_("GMV"), "orders": N_("Orders"), "aov": N_("AOV"), "gross_margin": N_("Gross margin"),
     "refund_rate": N_("Refund rate"), "on_time_rate": N_("On-time delivery"), "csat": N_("CSAT"),
 }
 KPI_HELP = {

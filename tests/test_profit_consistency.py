@@ -51,7 +51,8 @@ def revenue_minus_cost(sources: dict[str, str]) -> list[str]:
     for name, text in sources.items():
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
-                left, right = ast.get_source_segment(text, node.left) or "", ast.get_source_segment(text, node.right) or ""
+                left = ast.get_source_segment(text, node.left) or ""
+                right = ast.get_source_segment(text, node.right) or ""
                 if "revenue" in left and re.search(r"cogs|product_cost|shipping_cost", right):
                     found.append(f"{name}:{node.lineno}")
     return found
