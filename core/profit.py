@@ -45,7 +45,7 @@ import json
 from dataclasses import dataclass, fields
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from core import thresholds
@@ -57,16 +57,18 @@ from core.platform.models import (
     Category,
     Channel,
     DailyProfit,
+    DailyProfitMarkets,
     DailySales,
     InboundShipment,
     Market,
     MarketplaceFee,
+    MonthlyProfitSkus,
     Product,
     ProductCostEntry,
 )
 from core.platform.queries import frame, in_currency, join_fx, month_start, safe_ratio, where_filters
-from core.summaries import refresh_daily_profit, refresh_sku_costs
-from core.summaries.profit import NO_PRODUCT
+from core.summaries import refresh_sku_costs
+from core.summaries.profit import COUNTS, NO_PRODUCT, ROLLED_UP, refresh_ledger
 
 # --- the lines ---------------------------------------------------------------------------------------------
 
@@ -134,12 +136,6 @@ GROUP_KEYS = {"sku": ("product_id",), "sku_market": ("product_id", "market_code"
               "channel": ("channel_id",), "category": ("category_id",)}
 
 
-def _amount(name: str, currency: str):
-    columns = COLUMNS_OF.get(name, (name,))
-    total = sum((getattr(DailyProfit, f"{c}_usd") for c in columns[1:]), getattr(DailyProfit, f"{columns[0]}_usd"))
-    return func.coalesce(func.sum(in_currency(total, currency)), 0.0).label(name)
-
-
 @dataclass(frozen=True)
 class Selection:
     """One row of the profit table to drill into; None = every value."""
@@ -149,31 +145,81 @@ class Selection:
     channel_id: int | None = None
     category_id: int | None = None
 
+    @property
+    def needs_skus(self) -> bool:
+        return self.product_id is not None or self.category_id is not None
 
-def _ledger(filters: Filters, *columns, selection: Selection | None = None):
-    stmt = select(*columns).select_from(DailyProfit)
-    stmt = join_fx(stmt, DailyProfit.day, filters.currency)
-    stmt = where_filters(stmt, filters, day=DailyProfit.day, market=DailyProfit.market_code,
-                         channel_id=DailyProfit.channel_id)
+
+# --- where the rows come from ---------------------------------------------------------------------------------
+# daily_profit has about one row per order line (1.3M at 1M orders). Totals, the waterfall and the trend over all
+# SKUs read its day x market x channel roll-up; SKU cuts in USD read whole months from the monthly roll-up and only
+# a period's edge days from daily_profit. In EUR or CNY each day converts at its own rate, so SKU cuts read
+# daily_profit: slower, never a different figure.
+
+
+def _in_currency(model, name: str, currency: str):
+    column = getattr(model, name)
+    return (column if name in COUNTS else in_currency(column, currency)).label(name)
+
+
+def _select(model, day, filters: Filters, selection: Selection | None, keys: tuple[str, ...]):
+    """`model`'s rows within the filters (its own day or month column `day`), amounts in the reporting currency."""
+    stmt = select(*[getattr(model, key).label(key) for key in keys],
+                  *[_in_currency(model, name, filters.currency) for name in ROLLED_UP]).select_from(model)
+    stmt = where_filters(join_fx(stmt, day, filters.currency), filters, day=day, market=model.market_code,
+                         channel_id=model.channel_id)
     if selection is not None:
-        if selection.product_id is not None:
-            stmt = stmt.where(DailyProfit.product_id == selection.product_id)
-        if selection.market_code is not None:
-            stmt = stmt.where(DailyProfit.market_code == selection.market_code)
-        if selection.channel_id is not None:
-            stmt = stmt.where(DailyProfit.channel_id == selection.channel_id)
+        for key in ("product_id", "market_code", "channel_id"):
+            if getattr(selection, key) is not None:
+                stmt = stmt.where(getattr(model, key) == getattr(selection, key))
         if selection.category_id is not None:
-            stmt = stmt.where(DailyProfit.product_id.in_(
-                select(Product.id).where(Product.category_id == selection.category_id)))
+            stmt = stmt.where(model.product_id.in_(select(Product.id).where(Product.category_id == selection.category_id)))
     return stmt
+
+
+def _whole_months(filters: Filters) -> tuple[dt.date, dt.date] | None:
+    """The first days of the first and last calendar months the filters cover whole, None if none."""
+    first = filters.start if filters.start.day == 1 else \
+        (filters.start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    after = filters.end + dt.timedelta(days=1)
+    last_end = filters.end if after.day == 1 else filters.end.replace(day=1) - dt.timedelta(days=1)
+    return (first, last_end.replace(day=1)) if first <= last_end else None
+
+
+def _rows(filters: Filters, keys: tuple[str, ...], selection: Selection | None = None, *, by_day: bool = False):
+    """A subquery of ledger rows over the filters with `keys` and every count and amount of `ROLLED_UP`."""
+    skus = "product_id" in keys or (selection is not None and selection.needs_skus)
+    if not skus:
+        return _select(DailyProfitMarkets, DailyProfitMarkets.day, filters, selection, keys).subquery()
+    months = None if by_day or filters.currency != "USD" else _whole_months(filters)
+    if months is None:
+        return _select(DailyProfit, DailyProfit.day, filters, selection, keys).subquery()
+    first, last = months
+    within = Filters(first, last, filters.markets, filters.channels, filters.currency)
+    parts = [_select(MonthlyProfitSkus, MonthlyProfitSkus.month, within, selection, keys)]
+    last_day = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    for lo, hi in ((filters.start, first - dt.timedelta(days=1)), (last_day + dt.timedelta(days=1), filters.end)):
+        if lo <= hi:
+            edge = Filters(lo, hi, filters.markets, filters.channels, filters.currency)
+            parts.append(_select(DailyProfit, DailyProfit.day, edge, selection, keys))
+    return union_all(*parts).subquery()
+
+
+def _amount(rows, name: str):
+    """The sum of one of `AMOUNTS` (or a ledger column) over `rows`; the marketplace line includes FBA fulfilment."""
+    columns = COLUMNS_OF.get(name, (name,))
+    total = sum((rows.c[f"{c}_usd"] for c in columns[1:]), rows.c[f"{columns[0]}_usd"])
+    return func.coalesce(func.sum(total), 0.0).label(name)
+
+
+def _count(rows, name: str):
+    return func.coalesce(func.sum(rows.c[name]), 0).label(name)
 
 
 def totals(session: Session, filters: Filters, selection: Selection | None = None) -> dict[str, float]:
     """Every amount of `AMOUNTS` plus units, over the filters (and a selected row), in the reporting currency."""
-    stmt = _ledger(filters, *[_amount(name, filters.currency) for name in AMOUNTS],
-                   func.coalesce(func.sum(DailyProfit.units), 0).label("units"),
-                   func.coalesce(func.sum(DailyProfit.uncosted_units), 0).label("uncosted_units"),
-                   selection=selection)
+    rows = _rows(filters, (), selection)
+    stmt = select(*[_amount(rows, name) for name in AMOUNTS], _count(rows, "units"), _count(rows, "uncosted_units"))
     row = session.execute(stmt).one()._mapping
     return {key: float(value) for key, value in row.items()}
 
@@ -204,13 +250,12 @@ def orders(session: Session, filters: Filters) -> int:
 
 def kpis(session: Session, filters: Filters) -> ProfitKpis:
     total = totals(session, filters)
-    skus = table(session, filters, "sku")
     count = orders(session, filters)
     return ProfitKpis(
         net_revenue=total["net_revenue"], contribution=total["contribution"],
         contribution_margin=margin(total["contribution"], total["net_revenue"]),
         profit_per_order=safe_ratio(total["contribution"], count),
-        loss_making_skus=int(skus["loss_maker"].sum()) if not skus.empty else 0,
+        loss_making_skus=loss_making_skus(session, filters),
     )
 
 
@@ -252,9 +297,10 @@ def _partial(month: pd.Timestamp, filters: Filters) -> bool:
 
 def monthly(session: Session, filters: Filters, selection: Selection | None = None) -> pd.DataFrame:
     """Net revenue, contribution and margin per month; `partial` where the filters cover only part of it."""
-    month = month_start(session, DailyProfit.day)
-    stmt = _ledger(filters, month.label("month"), _amount("net_revenue", filters.currency),
-                   _amount("contribution", filters.currency), selection=selection).group_by(month).order_by(month)
+    rows = _rows(filters, ("day",), selection, by_day=True)
+    month = month_start(session, rows.c.day)
+    stmt = (select(month.label("month"), _amount(rows, "net_revenue"), _amount(rows, "contribution"))
+            .group_by(month).order_by(month))
     data = frame(session, stmt)
     if data.empty:
         return pd.DataFrame(columns=["month", "net_revenue", "contribution", "margin", "partial"])
@@ -266,30 +312,50 @@ def monthly(session: Session, filters: Filters, selection: Selection | None = No
     return data
 
 
-def table(session: Session, filters: Filters, grouping: str) -> pd.DataFrame:
-    """One row per group: names, units, net revenue, every cost line, contribution, margin and `loss_maker`
-    (contribution < 0 on at least `thresholds.LOSS_MAKER_MIN_UNITS` units)."""
+def _grouped(session: Session, filters: Filters, grouping: str, names: tuple[str, ...],
+             counts: tuple[str, ...] = ("units",)) -> pd.DataFrame:
+    """`names` (amounts) and `counts` summed per group of `GROUP_KEYS[grouping]`, keys only."""
     if grouping not in GROUPINGS:
         raise ValueError(f"Unknown grouping {grouping!r}; one of {', '.join(GROUPINGS)}")
     keys = GROUP_KEYS[grouping]
-    ccy = filters.currency
-    by = [Product.category_id.label("category_id")] if grouping == "category" else \
-        [getattr(DailyProfit, key) for key in keys]
-    amounts = [_amount(name, ccy) for name in AMOUNTS]
-    stmt = _ledger(filters, *by, func.sum(DailyProfit.units).label("units"),
-                   func.sum(DailyProfit.uncosted_units).label("uncosted_units"), *amounts)
+    rows = _rows(filters, ("product_id",) if grouping == "category" else keys)
     if grouping == "category":
-        stmt = stmt.outerjoin(Product, Product.id == DailyProfit.product_id)
+        by = [Product.category_id.label("category_id")]
+        stmt = select(*by).select_from(rows).outerjoin(Product, Product.id == rows.c.product_id)
+    else:
+        by = [rows.c[key] for key in keys]
+        stmt = select(*by)
+    stmt = stmt.add_columns(*[_count(rows, name) for name in counts], *[_amount(rows, name) for name in names])
     data = frame(session, stmt.group_by(*by))
     if data.empty:
-        return pd.DataFrame(columns=[*keys, "units", *AMOUNTS, "margin", "loss_maker"])
-    for name in AMOUNTS:
+        return pd.DataFrame(columns=[*keys, *counts, *names])
+    for name in names:
         data[name] = data[name].astype(float)
-    data["units"] = data["units"].fillna(0).astype(int)
+    for name in counts:
+        data[name] = data[name].fillna(0).astype(int)
+    return data
+
+
+def _loss_makers(data: pd.DataFrame) -> pd.Series:
+    """Contribution < 0 over the period on at least `thresholds.LOSS_MAKER_MIN_UNITS` units."""
+    return (data["contribution"] < 0) & (data["units"] >= thresholds.LOSS_MAKER_MIN_UNITS)
+
+
+def table(session: Session, filters: Filters, grouping: str) -> pd.DataFrame:
+    """One row per group: names, units, net revenue, every cost line, contribution, margin and `loss_maker`."""
+    data = _grouped(session, filters, grouping, AMOUNTS, ("units", "uncosted_units"))
+    if data.empty:
+        return pd.DataFrame(columns=[*GROUP_KEYS[grouping], "units", *AMOUNTS, "margin", "loss_maker"])
     data["margin"] = data["contribution"] / data["net_revenue"].where(data["net_revenue"] > 0)
-    data["loss_maker"] = (data["contribution"] < 0) & (data["units"] >= thresholds.LOSS_MAKER_MIN_UNITS)
+    data["loss_maker"] = _loss_makers(data)
     data = _with_names(session, data)
     return data.sort_values("contribution").reset_index(drop=True)
+
+
+def loss_making_skus(session: Session, filters: Filters) -> int:
+    """How many SKUs are loss-makers over the filters (the KPI; two columns instead of the whole table)."""
+    data = _grouped(session, filters, "sku", ("contribution",))
+    return int(_loss_makers(data[data["product_id"] != NO_PRODUCT]).sum()) if not data.empty else 0
 
 
 def _with_names(session: Session, data: pd.DataFrame) -> pd.DataFrame:
@@ -313,9 +379,10 @@ def _with_names(session: Session, data: pd.DataFrame) -> pd.DataFrame:
 
 def uncosted_sales(session: Session, filters: Filters) -> pd.DataFrame:
     """SKUs sold in the period with units no unit cost covers (costed at 0 until a cost is entered)."""
-    stmt = _ledger(filters, DailyProfit.product_id, func.sum(DailyProfit.uncosted_units).label("units"),
-                   func.min(DailyProfit.day).label("first_day"), func.max(DailyProfit.day).label("last_day"))
-    stmt = stmt.where(DailyProfit.uncosted_units > 0).group_by(DailyProfit.product_id)
+    rows = _rows(filters, ("day", "product_id"), by_day=True)
+    stmt = (select(rows.c.product_id, func.sum(rows.c.uncosted_units).label("units"),
+                   func.min(rows.c.day).label("first_day"), func.max(rows.c.day).label("last_day"))
+            .where(rows.c.uncosted_units > 0).group_by(rows.c.product_id))
     data = frame(session, stmt)
     if data.empty:
         return pd.DataFrame(columns=["product_id", "sku", "product", "units", "first_day", "last_day"])
@@ -392,7 +459,7 @@ def record_cost(session: Session, actor_username: str | None, sku: str, valid_fr
                                               "before": before, "after": round(cost, 2), "note": note})))
     # The entry moves the cost of every sale from its date on (up to the SKU's first batch): nothing before.
     refresh_sku_costs(session)
-    refresh_daily_profit(session, valid_from, None)
+    refresh_ledger(session, valid_from, None)
     return entry
 
 
@@ -439,17 +506,7 @@ def lines(session: Session, filters: Filters, grouping: str, names: tuple[str, .
     """The named amounts (of `AMOUNTS`, or a ledger column such as `fulfilment_fees` that `marketplace_fees`
     includes) per group of `GROUP_KEYS`, with units and returned units; keys only, no names. Costs no SKU,
     market or channel carries keep their own group (product 0, market '')."""
-    keys = [getattr(DailyProfit, key) for key in GROUP_KEYS[grouping]]
-    stmt = _ledger(filters, *keys, func.coalesce(func.sum(DailyProfit.units), 0).label("units"),
-                   func.coalesce(func.sum(DailyProfit.returned_units), 0).label("returned_units"),
-                   *[_amount(name, filters.currency) for name in names]).group_by(*keys)
-    data = frame(session, stmt)
-    if data.empty:
-        return pd.DataFrame(columns=[*GROUP_KEYS[grouping], "units", "returned_units", *names])
-    for name in names:
-        data[name] = data[name].astype(float)
-    data[["units", "returned_units"]] = data[["units", "returned_units"]].astype(int)
-    return data
+    return _grouped(session, filters, grouping, names, ("units", "returned_units"))
 
 
 def per_unit_by_sku(session: Session, filters: Filters) -> pd.DataFrame:
@@ -490,5 +547,5 @@ def referral_fee_rates(session: Session, on: dt.date) -> pd.DataFrame:
 
 __all__ = ["AMOUNTS", "COST_KEYS", "CostEntryError", "GROUPINGS", "Line", "LINES", "NO_PRODUCT", "ProfitKpis",
            "Selection", "by_market", "category_names", "cost_entries", "cost_entry_skus", "kpi_deltas", "kpis",
-           "gross_margin", "lines", "margin", "monthly", "orders", "per_unit", "per_unit_by_sku",
+           "gross_margin", "lines", "loss_making_skus", "margin", "monthly", "orders", "per_unit", "per_unit_by_sku",
            "referral_fee_rates", "record_cost", "table", "totals", "uncosted_sales", "waterfall"]

@@ -324,13 +324,20 @@ def _import(parsed, data: bytes, username: str) -> None:
                                key="import_channel")
         if channel != NONE:
             defaults["channel"] = channel
-    skip = st.checkbox(t("Skip rows for markets we do not sell in (counted as skipped)"), key="import_skip")
+    if "currency" in recognition.missing_required:  # e.g. a Shopify export saved without its Currency column
+        currency = st.selectbox(t("Currency of the amounts (the file has no currency column)"),
+                                [NONE, *uncached(imports.known_currencies)], key="import_currency")
+        if currency != NONE:
+            defaults["currency"] = currency
+    skip = st.checkbox(t("Skip rows whose market or sales channel we do not know (reported as skipped)"),
+                       key="import_skip")
     missing = [m for m in recognition.missing_required if m not in defaults]
     if missing:
         st.warning(plain(t("Required fields without a column: {fields}.", fields=", ".join(missing))))
     if st.button(t("Import {rows} rows", rows=f"{len(parsed.frame):,}"), key="import_go", type="primary",
                  disabled=bool(missing)):
-        options = ImportOptions(kind=kind, mapping=overrides, defaults=defaults, skip_unknown_markets=skip)
+        options = ImportOptions(kind=kind, mapping=overrides, defaults=defaults, skip_unknown_markets=skip,
+                                skip_unknown_channels=skip)
         waiting = st.empty()
         try:
             with st.spinner(t("Importing…")):
@@ -344,17 +351,32 @@ def _import(parsed, data: bytes, username: str) -> None:
         finally:
             waiting.empty()
         clear_caches()
+        _outcome(result, parsed.file_name)
+
+
+def _outcome(result, file_name: str) -> None:
+    """What an import did, and every row it left out: nothing is dropped without a word."""
+    if result.batch_id is None:
+        st.warning(plain(t("Nothing was imported from {file}: every row was left out.", file=file_name)),
+                   icon=":material/warning:")
+    else:
         st.success(t("Import {batch} done: {inserted} inserted, {updated} updated, {skipped} unchanged.",
                      batch=result.batch_id, inserted=f"{result.inserted:,}", updated=f"{result.updated:,}",
                      skipped=f"{result.skipped:,}"), icon=":material/check_circle:")
-        if result.unknown_sku_lines:
-            st.warning(plain(t("{count} line items have a SKU the catalogue does not know, or none ({skus}): their "
-                               "orders were imported without them, so they add no units or product cost.",
-                               count=result.unknown_sku_lines, skus=", ".join(result.unknown_skus) or NONE)))
-        if result.pending_orders:
-            st.info(t("{count} Amazon orders are still Pending (payment not authorised, no price yet) and were left "
-                      "out: import a later report once Amazon has priced them.", count=result.pending_orders),
-                    icon=":material/schedule:")
+    if result.unknown_market_rows:
+        st.warning(plain(t("{count} rows were skipped: their market is not one we sell in ({values}).",
+                           count=f"{result.unknown_market_rows:,}", values=", ".join(result.unknown_markets))))
+    if result.unknown_channel_rows:
+        st.warning(plain(t("{count} rows were skipped: their sales channel is not one we know ({values}).",
+                           count=f"{result.unknown_channel_rows:,}", values=", ".join(result.unknown_channels))))
+    if result.unknown_sku_lines:
+        st.warning(plain(t("{count} line items have a SKU the catalogue does not know, or none ({skus}): their "
+                           "orders were imported without them, so they add no units or product cost.",
+                           count=result.unknown_sku_lines, skus=", ".join(result.unknown_skus) or NONE)))
+    if result.pending_orders:
+        st.info(t("{count} Amazon orders are still Pending (payment not authorised, no price yet) and were left "
+                  "out: import a later report once Amazon has priced them.", count=result.pending_orders),
+                icon=":material/schedule:")
 
 
 def _history(username: str) -> None:

@@ -383,3 +383,93 @@ def test_counts_and_measures_are_all_in_the_union(dataset):
     """Every column of daily_profit is written by the refresher: none left at a default."""
     assert set(COUNTS) | set(MEASURES) | {"contribution_usd", "day", "product_id", "market_code", "channel_id"} == \
         {c.name for c in DailyProfit.__table__.columns}
+
+
+# --- invariants on the seeded database ---------------------------------------------------------------------------
+
+
+def _sum(s, *columns) -> float:
+    return float(s.scalar(select(func.coalesce(func.sum(sum(columns[1:], columns[0])), 0))) or 0)
+
+
+def test_on_the_seeded_database_the_lines_add_up_to_the_contribution(seeded_engine):
+    with unit_of_work(seeded_engine) as s:
+        income = _sum(s, *[getattr(DailyProfit, name) for name in INCOME])
+        costs = _sum(s, *[getattr(DailyProfit, name) for name in COSTS])
+        contribution = _sum(s, DailyProfit.contribution_usd)
+        steps = profit.waterfall(s, Filters(dt.date(2024, 1, 1), dt.date(2026, 12, 31))).set_index("key")
+    assert contribution == pytest.approx(income - costs, abs=0.005)
+    assert steps.loc["storage", "end"] == pytest.approx(steps.loc["contribution", "amount"], abs=0.005)
+
+
+def test_on_the_seeded_database_each_allocation_sums_back_to_its_source(seeded_engine):
+    from core.platform.models import DailySales
+
+    with unit_of_work(seeded_engine) as s:
+        live = select(Order.id).where(Order.status != "cancelled")
+        shipped = float(s.scalar(select(func.sum(Shipment.cost_usd)).where(Shipment.order_id.in_(live))))
+        duty = float(s.scalar(select(func.sum(Shipment.duty_usd + Shipment.import_vat_usd))
+                              .where(Shipment.order_id.in_(live))) or 0)
+        spent = float(s.scalar(select(func.sum(AdSpend.spend_usd))) or 0)
+        checks = {
+            "net revenue = the Overview's (daily_sales)": (_sum(s, DailyProfit.net_revenue_usd),
+                                                          _sum(s, DailySales.net_revenue_usd)),
+            "shipping + FBA fulfilment = shipments": (_sum(s, DailyProfit.shipping_usd,
+                                                           DailyProfit.fulfilment_fees_usd), shipped),
+            "duty = duty on shipments": (_sum(s, DailyProfit.duty_usd), duty),
+            "advertising = ad spend": (_sum(s, DailyProfit.advertising_usd, DailyProfit.unattributed_ads_usd), spent),
+            "storage = snapshots x volume x rate": (_sum(s, DailyProfit.storage_usd), _storage_by_hand(s)),
+        }
+    assert {name: round(a - b, 2) for name, (a, b) in checks.items()} == {name: 0.0 for name in checks}
+    assert spent > 0 and checks["storage = snapshots x volume x rate"][1] > 0  # the seed holds both
+
+
+def _storage_by_hand(s) -> float:
+    """Each snapshot's units x m³ x the month's rate x days to the next snapshot (1 for the last) / days a month."""
+    import pandas as pd
+
+    from core.platform.queries import frame
+
+    snaps = frame(s, select(InventorySnapshot.day, InventorySnapshot.warehouse_id, InventorySnapshot.product_id,
+                            InventorySnapshot.on_hand, (Product.length_cm * Product.width_cm * Product.height_cm
+                                                        / 1e6).label("m3"))
+                  .join(Product, Product.id == InventorySnapshot.product_id))
+    rates = frame(s, select(StorageRate.warehouse_id, StorageRate.valid_from, StorageRate.valid_to,
+                            StorageRate.usd_per_m3_month, StorageRate.peak_usd_per_m3_month))
+    snaps["day"] = pd.to_datetime(snaps["day"])
+    snaps = snaps.sort_values(["warehouse_id", "product_id", "day"])
+    following = snaps.groupby(["warehouse_id", "product_id"])["day"].shift(-1)
+    snaps["days"] = (following - snaps["day"]).dt.days.fillna(1)
+    total = 0.0
+    for row in snaps.itertuples():
+        day = row.day.date()
+        for rate in rates[rates["warehouse_id"] == row.warehouse_id].itertuples():
+            if rate.valid_from <= day and (rate.valid_to is None or pd.isna(rate.valid_to) or day < rate.valid_to):
+                monthly = rate.peak_usd_per_m3_month if day.month in (10, 11, 12) else rate.usd_per_m3_month
+                if row.on_hand > 0:
+                    total += row.on_hand * row.m3 * monthly * row.days / (365.25 / 12)
+    return total
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    (dt.date(2026, 8, 23), dt.date(2026, 11, 20)),  # partial months at both ends: two months + edge days
+    (dt.date(2026, 9, 1), dt.date(2026, 10, 31)),  # whole months only
+    (dt.date(2026, 9, 3), dt.date(2026, 9, 17)),  # inside one month: daily rows only
+])
+def test_the_roll_ups_give_the_figures_of_the_daily_ledger(seeded_engine, start, end):
+    """Totals read the day x market x channel roll-up and SKU cuts whole months from the monthly one: each must
+    equal the same sums over daily_profit itself."""
+    filters = Filters(start, end)
+    by_hand = (select(DailyProfit.product_id, DailyProfit.market_code, DailyProfit.channel_id,
+                      func.sum(DailyProfit.units), func.sum(DailyProfit.contribution_usd),
+                      func.sum(DailyProfit.storage_usd))
+               .where(DailyProfit.day >= start, DailyProfit.day <= end)
+               .group_by(DailyProfit.product_id, DailyProfit.market_code, DailyProfit.channel_id))
+    with unit_of_work(seeded_engine) as s:
+        expected = {(p, m, c): (u, round(k, 6), round(st, 6)) for p, m, c, u, k, st in s.execute(by_hand)}
+        table = profit.table(s, filters, "sku_market_channel")
+        total = profit.totals(s, filters)
+    got = {(r.product_id, r.market_code, r.channel_id): (r.units, round(r.contribution, 6), round(r.storage, 6))
+           for r in table.itertuples()}
+    assert got == expected
+    assert total["contribution"] == pytest.approx(sum(v[1] for v in expected.values()), abs=1e-4)  # float sums

@@ -233,23 +233,24 @@ def test_a_range_refresh_rewrites_its_days_only(dataset):
 
 FRAUD, HEALTH = "suspicious_payments", "daily_account_health"  # the fraud and risk pages' summaries
 PROFIT, COSTS = "daily_profit", "sku_costs"  # the ledger's; their rows are tested in tests/test_profit.py
+LEDGER = {PROFIT, "daily_profit_markets", "monthly_profit_skus"}  # the ledger and its two roll-ups
 
 
 @pytest.mark.parametrize(("touched", "refreshed"), [
     ({"orders"}, {"daily_sales", "daily_delivery", "daily_transit", "daily_product_demand", "monthly_sku_sales",
                   "monthly_order_values", "daily_returns", "monthly_sku_returns", "monthly_cohorts", FRAUD, HEALTH,
-                  PROFIT}),
+                  *LEDGER}),
     ({"tickets"}, {"daily_tickets", "daily_ticket_stats", "daily_ticket_times", HEALTH}),
     ({"payments"}, {"daily_payments", "daily_payment_outcomes", "daily_disputes", "daily_settlements",
-                    "payments_in_transit", FRAUD, HEALTH, PROFIT}),
-    ({"shipments"}, {"daily_sales", "daily_delivery", "daily_transit", "daily_product_demand", HEALTH, PROFIT}),
-    ({"inventory_snapshots"}, {PROFIT}),  # storage
-    ({"inbound_shipments"}, {COSTS, PROFIT}),  # a batch moves the unit cost of later sales
+                    "payments_in_transit", FRAUD, HEALTH, *LEDGER}),
+    ({"shipments"}, {"daily_sales", "daily_delivery", "daily_transit", "daily_product_demand", HEALTH, *LEDGER}),
+    ({"inventory_snapshots"}, LEDGER),  # storage
+    ({"inbound_shipments"}, {COSTS, *LEDGER}),  # a batch moves the unit cost of later sales
 ])
 def test_refresh_affected_runs_only_the_summaries_reading_the_touched_tables(dataset, touched, refreshed):
     with unit_of_work(dataset) as s:
         counts = summaries.refresh_affected(s, touched, D1, _day(31))
-        assert _non_empty(s) - {PROFIT} == refreshed - {FRAUD, HEALTH, PROFIT, COSTS}
+        assert _non_empty(s) - LEDGER == refreshed - {FRAUD, HEALTH, COSTS, *LEDGER}
     assert set(counts) == refreshed
 
 

@@ -379,9 +379,9 @@ def test_line_items_become_order_lines_with_units_and_cogs(shop, case):
 
 def test_amazon_order_report_orders(shop):
     result = run_import(shop, AMAZON, "All Orders Report.txt")
-    # the Pending order's one row is skipped, and reported
+    # the Pending order's one row is left out, and reported as pending (not as unchanged: issue 17)
     assert (result.kind, result.inserted, result.updated, result.skipped, result.pending_orders) == (
-        "amazon_orders", 4, 0, 1, 1)
+        "amazon_orders", 4, 0, 0, 1)
     with unit_of_work(shop) as session:
         orders = {o.order_ref: (o.channel_id, o.market_code, o.status, str(o.order_total), str(o.tax_total),
                                 str(o.gmv_usd), o.order_date) for o in session.scalars(select(Order))}
@@ -541,7 +541,11 @@ def test_line_items_need_a_cny_rate_to_cost_them(db):
 def test_a_file_whose_rows_are_all_skipped_imports_nothing(db):
     data = ORDERS_HEADER + "amazon,A-1,Atlantis,2026-03-01 10:00:00,EUR,1,,,\r\n"
     result = run_import(db, data.encode(), "atlantis.csv", skip_unknown_markets=True)
-    assert (result.inserted, result.updated, result.skipped, result.first_day) == (0, 0, 1, None)
+    # reported as left out, not unchanged, and no empty batch (issue 17; tests/test_upload_usability.py)
+    assert (result.batch_id, result.inserted, result.updated, result.skipped, result.first_day) == (
+        None, 0, 0, 0, None)
+    assert (result.unknown_market_rows, result.unknown_markets) == (1, ("Atlantis",))
+    assert count(db, ImportBatch) == 0
 
 
 # --- bulk inserts ---------------------------------------------------------------------

@@ -87,6 +87,7 @@ from core.platform.db import LockWaitTimeout, hold_write_lock
 from core.platform.models import (
     AuditEvent,
     Customer,
+    FxRate,
     ImportBatch,
     ImportRow,
     Order,
@@ -131,6 +132,7 @@ EXTRA_COLUMNS = {
 # The raw tables an import of each entity writes (or its undo restores): the summaries reading them refresh.
 TOUCHED = {"orders": {"orders", "order_lines", "customers"}, "payments": {"payments"}, "shipments": {"shipments"},
            "tickets": {"tickets"}}
+LEFT_OUT_EXAMPLES = 5  # values shown of the rows an import left out (unknown markets, channels)
 IMPORT_LOCK = "imports"  # the database lock imports and undos take turns on (core.platform.db.hold_write_lock)
 
 
@@ -139,17 +141,18 @@ class ImportOptions:
     kind: str | None = None  # a KnownExport kind; None: recognise
     mapping: dict[str, str | None] = field(default_factory=dict)  # field -> source column overrides
     defaults: dict[str, str] = field(default_factory=dict)  # field -> value for rows without one
-    skip_unknown_markets: bool = False  # count rows for markets we do not sell in as skipped
+    skip_unknown_markets: bool = False  # leave out rows for markets we do not sell in, and report them
+    skip_unknown_channels: bool = False  # leave out rows of sales channels we do not know, and report them
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    batch_id: int
+    batch_id: int | None  # None: every row was left out, so nothing was written and no batch recorded
     kind: str
     entity: str
     inserted: int
     updated: int
-    skipped: int
+    skipped: int  # unchanged: already stored with the same values, or repeated in the file
     first_day: dt.date | None
     last_day: dt.date | None
     lines_inserted: int = 0  # order lines of orders new to the dashboard
@@ -158,6 +161,10 @@ class ImportResult:
     unknown_skus: tuple[str, ...] = ()  # a few of those SKUs, as written
     customers_inserted: int = 0
     pending_orders: int = 0  # Amazon orders still Pending, skipped until a later report prices them
+    unknown_market_rows: int = 0  # rows left out: a market we do not sell in (skip_unknown_markets)
+    unknown_markets: tuple[str, ...] = ()  # a few of those markets, as written
+    unknown_channel_rows: int = 0  # rows left out: a sales channel we do not know (skip_unknown_channels)
+    unknown_channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,22 +185,42 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def known_currencies(session: Session) -> list[str]:
+    """USD and every currency with an exchange rate: the currencies an import can convert (the upload page
+    offers them for a file without a currency column, such as a Shopify export that left it out)."""
+    return sorted({"USD", *session.scalars(select(FxRate.currency).distinct())})
+
+
 # --- canonical records ------------------------------------------------------------
 
 
-def _channel_ids(src: Source, lookups: _Lookups) -> pd.Series:
-    codes = src.text("channel", required=True).str.lower()
+def _left_out(left_out: dict, reason: str, values: pd.Series, mask: pd.Series) -> None:
+    """Note how many rows `mask` leaves out for `reason`, and the first few distinct values, as written."""
+    if mask.any():
+        examples = values[mask].dropna().astype(str).unique()[:LEFT_OUT_EXAMPLES]
+        left_out[reason] = (int(mask.sum()), tuple(examples.tolist()))
+
+
+def _channel_ids(src: Source, lookups: _Lookups, options: ImportOptions | None = None,
+                 left_out: dict | None = None) -> tuple[pd.Series, pd.Series]:
+    """Channel ids, and a mask of rows to skip (channels we do not know, when the user asked to skip; their id
+    is 0). Without `options` every channel must be known."""
+    written = src.text("channel", required=True)
+    codes = written.str.lower()
     ids = _by_value(codes, lookups.channels.get)
     bad = ids.isna()
-    if bad.any():
+    if bad.any() and not (options and options.skip_unknown_channels):
         src.fail(bad.idxmax(), "channel", "{file}, line {line}, column {column}: {value} is not one of {allowed}.",
                  value=repr(codes.loc[bad.idxmax()]), allowed=", ".join(sorted(lookups.channels)))
-    return ids.astype("int64")
+    if left_out is not None:
+        _left_out(left_out, "unknown_channels", written, bad)
+    return ids.fillna(0).astype("int64"), bad
 
 
 def _markets(src: Source, lookups: _Lookups, currencies: pd.Series | None, options: ImportOptions,
-             fallback: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
-    """Market codes, and a mask of rows to skip (markets we do not sell in, when the user asked to skip)."""
+             left_out: dict, skipped: pd.Series, fallback: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """Market codes, and a mask of rows to skip (markets we do not sell in, when the user asked to skip).
+    Rows already `skipped` (an unknown channel) are neither checked nor reported again."""
     values = src.text("market")
     if fallback is not None:
         values = values.fillna(fallback)
@@ -201,13 +228,14 @@ def _markets(src: Source, lookups: _Lookups, currencies: pd.Series | None, optio
         values = values.fillna(_by_value(currencies, lookups.market_of_currency.get))
     src.require(values, "market")
     codes = _by_value(values, lambda v: lookups.markets.get(v.upper()))
-    unknown = codes.isna()
+    unknown = codes.isna() & ~skipped
     if unknown.any() and not options.skip_unknown_markets:
         index = unknown.idxmax()
         src.fail(index, "market", "{file}, line {line}, column {column}: {value} is not a market we sell in "
                  "({allowed}).", value=repr(values.loc[index]),
                  allowed=", ".join(sorted(set(lookups.markets.values()))))
-    return codes, unknown
+    _left_out(left_out, "unknown_markets", values, unknown)
+    return codes, unknown | skipped
 
 
 def _currencies(src: Source, lookups: _Lookups) -> pd.Series:
@@ -238,8 +266,9 @@ def _orders(src: Source, lookups: _Lookups, export: KnownExport,
     refs = src.text("order_ref", required=True)
     currencies = _currencies(src, lookups) if src.has("currency") else src.text("currency", required=True)
     ordered_at = src.when("ordered_at", required=True)
-    channel_ids = _channel_ids(src, lookups)
-    markets, skip = _markets(src, lookups, None, options, _site_markets(src))
+    left_out: dict = {}
+    channel_ids, unknown_channel = _channel_ids(src, lookups, options, left_out)
+    markets, skip = _markets(src, lookups, None, options, left_out, unknown_channel, _site_markets(src))
     pending = _pending(src, export)
     skip = skip | pending
     live = _live_items(src)
@@ -251,7 +280,8 @@ def _orders(src: Source, lookups: _Lookups, export: KnownExport,
     if src.column("customer"):
         rows["_customer"] = _by_value(src.text("customer"), _customer_ref)
     out = _combine_lines(rows, export, skip)
-    out.attrs["pending_orders"] = int(refs[pending].nunique())
+    out.attrs["pending_orders"] = int(refs[pending & ~unknown_channel].nunique())
+    out.attrs["left_out"] = left_out
     if out.empty:
         return out, None
     out["order_date"] = out["ordered_at"].dt.normalize()
@@ -330,7 +360,6 @@ def _site_markets(src: Source) -> pd.Series | None:
 def _combine_lines(out: pd.DataFrame, export: KnownExport, skip: pd.Series) -> pd.DataFrame:
     """Exports with one row per line item: keep order-level fields of the first row, or add up the lines.
     The order keeps its first row's index, so errors found later still name the right line of the file."""
-    skipped = int(skip.sum())
     out = out[~skip]
     if export.lines != "one" and not out.empty:
         keys = ["channel_id", "order_ref"]
@@ -340,7 +369,6 @@ def _combine_lines(out: pd.DataFrame, export: KnownExport, skip: pd.Series) -> p
             combined = combined.assign(**{c: s.to_numpy() for c, s in
                                           out.groupby(keys, sort=False)[sums].sum().items()})
         out = combined
-    out.attrs["skipped_rows"] = skipped
     return out
 
 
@@ -348,8 +376,9 @@ def _payments(src: Source, lookups: _Lookups, export: KnownExport, options: Impo
     refs = src.text("payment_ref", required=True)
     currencies = _currencies(src, lookups)
     attempted = src.when("attempted_at", required=True)
-    channel_ids = _channel_ids(src, lookups)
-    markets, skip = _markets(src, lookups, currencies, options)
+    left_out: dict = {}
+    channel_ids, unknown_channel = _channel_ids(src, lookups, options, left_out)
+    markets, skip = _markets(src, lookups, currencies, options, left_out, unknown_channel)
     amount = src.number("amount", required=True, default=None)
     fee, refunded = src.number("fee_amount"), src.number("refunded_amount")
     fee_currencies = _fee_currencies(src, currencies)
@@ -365,7 +394,7 @@ def _payments(src: Source, lookups: _Lookups, export: KnownExport, options: Impo
         "method": method, "gateway": gateway, "decline_reason": src.text("decline_reason"),
         "_order_ref": order_refs, "_line": src.lines,
     })[~skip]
-    out.attrs["skipped_rows"] = int(skip.sum())
+    out.attrs["left_out"] = left_out
     out["attempt_date"] = out["attempted_at"].dt.date
     rate = _usd_per_unit(src, lookups, out["currency"], out["attempted_at"].dt.normalize(), skip[~skip])
     out["usd_per_unit"] = rate.round(8)
@@ -403,7 +432,7 @@ def _order_ids(session: Session, channel_ids: pd.Series, refs: pd.Series) -> pd.
 
 def _shipments(src: Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
     tracking = src.text("tracking_number", required=True)
-    channel_ids = _channel_ids(src, lookups)
+    channel_ids, _ = _channel_ids(src, lookups)  # a shipment's order must be stored: its channel is known
     order_refs = src.text("order_ref", required=True)
     order_ids = _order_ids(lookups.session, channel_ids, order_refs)
     if order_ids.isna().any():
@@ -429,13 +458,13 @@ def _shipments(src: Source, lookups: _Lookups, export: KnownExport, options: Imp
         "_line": src.lines,
     })
     out["ship_date"] = shipped.dt.date.where(shipped.notna(), None)
-    out.attrs["skipped_rows"] = 0
     return out
 
 
 def _tickets(src: Source, lookups: _Lookups, export: KnownExport, options: ImportOptions) -> pd.DataFrame:
     created = src.when("created_at", required=True)
-    markets, skip = _markets(src, lookups, None, options)
+    left_out: dict = {}
+    markets, skip = _markets(src, lookups, None, options, left_out, pd.Series(False, index=created.index))
     csat = src.number("csat", default=None)
     bad = csat.notna() & ~csat.isin([1, 2, 3, 4, 5])
     if bad.any():
@@ -450,7 +479,7 @@ def _tickets(src: Source, lookups: _Lookups, export: KnownExport, options: Impor
         "csat": csat.astype("Int64").astype("object").where(csat.notna(), None), "_line": src.lines,
     })[~skip]
     out["created_date"] = out["created_at"].dt.date
-    out.attrs["skipped_rows"] = int(skip.sum())
+    out.attrs["left_out"] = left_out
     return out
 
 
@@ -556,10 +585,8 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
 def _upsert(session: Session, canonical: Canonical, batch_id: int) -> _Counts:
     entity = canonical.recognition.entity
     spec = SPECS[entity]
-    counts = _Counts(skipped=int(canonical.records.attrs.get("skipped_rows", 0)))
+    counts = _Counts()
     frame = _without_repeats(canonical.records, spec, counts)
-    if frame.empty:  # every row skipped (markets we do not sell in)
-        return counts
     fields = list(spec.fields)
     if "_customer" in frame:
         frame = _link_customers(session, frame, batch_id, counts)
@@ -634,6 +661,9 @@ def import_file(session: Session, actor: str, file_name: str, data: bytes, optio
     options = options or ImportOptions()
     parsed = parsed or parse(data, file_name, dialect)
     canonical = canonical_frame(session, parsed, options)  # a bad file is refused before it waits for its turn
+    if canonical.records.empty:  # every row left out: nothing to write, so no batch to record or undo
+        return ImportResult(None, canonical.recognition.kind, canonical.recognition.entity, 0, 0, 0, None, None,
+                            **_reported(canonical))
     if _take_turn(session, on_wait, lambda seconds: UploadError(
             "Another import was still running after {seconds} seconds, so {file} was not imported. Import it "
             "again once that one has finished.", seconds=f"{seconds:g}", file=file_name)):
@@ -653,18 +683,32 @@ def import_file(session: Session, actor: str, file_name: str, data: bytes, optio
         batch.rows_inserted, batch.rows_updated, batch.rows_skipped = counts.inserted, counts.updated, counts.skipped
         first, last = _refresh(session, counts.days, TOUCHED[recognition.entity])
     lines = canonical.lines or LineItems(pd.DataFrame())
-    pending = int(canonical.records.attrs.get("pending_orders", 0))
+    left_out = _reported(canonical)
     session.add(AuditEvent(at=batch.imported_at, username=actor, entity="import_batch", entity_id=str(batch.id),
                            action="import", detail=json.dumps({
                                "file": file_name, "kind": recognition.kind, "inserted": counts.inserted,
                                "updated": counts.updated, "skipped": counts.skipped,
                                "lines_inserted": counts.lines_inserted, "lines_updated": counts.lines_updated,
                                "unknown_sku_lines": lines.unknown, "customers_inserted": counts.customers_inserted,
-                               "pending_orders": pending, "sha256": batch.content_sha256})))
+                               "pending_orders": left_out["pending_orders"],
+                               "unknown_market_rows": left_out["unknown_market_rows"],
+                               "unknown_channel_rows": left_out["unknown_channel_rows"],
+                               "sha256": batch.content_sha256})))
     session.flush()
     return ImportResult(batch.id, recognition.kind, recognition.entity, counts.inserted, counts.updated,
                         counts.skipped, first, last, counts.lines_inserted, counts.lines_updated, lines.unknown,
-                        lines.unknown_skus, counts.customers_inserted, pending)
+                        lines.unknown_skus, counts.customers_inserted, **left_out)
+
+
+def _reported(canonical: Canonical) -> dict:
+    """The rows the records leave out, as ImportResult reports them: pending orders, unknown markets and
+    channels (how many, and a few of their values)."""
+    left_out = canonical.records.attrs.get("left_out", {})
+    markets, market_examples = left_out.get("unknown_markets", (0, ()))
+    channels, channel_examples = left_out.get("unknown_channels", (0, ()))
+    return {"pending_orders": int(canonical.records.attrs.get("pending_orders", 0)),
+            "unknown_market_rows": markets, "unknown_markets": market_examples,
+            "unknown_channel_rows": channels, "unknown_channels": channel_examples}
 
 
 def _take_turn(session: Session, on_wait: Callable[[], None] | None, refused: Callable[[float], Exception]) -> bool:

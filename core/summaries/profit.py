@@ -25,9 +25,11 @@ from core.platform.models import (
     AdCampaign,
     AdSpend,
     DailyProfit,
+    DailyProfitMarkets,
     InventorySnapshot,
     Market,
     MarketplaceFee,
+    MonthlyProfitSkus,
     Order,
     OrderLine,
     Payment,
@@ -59,6 +61,11 @@ CAPTURED = ("succeeded", "refunded", "disputed")  # payments that took the money
 DAYS_PER_MONTH = 365.25 / 12  # storage rates are per month; snapshots cover days
 PEAK_MONTHS = (10, 11, 12)  # FBA's October-December storage rate
 NO_PRODUCT, NO_MARKET, NO_CHANNEL = 0, "", 0
+# Keyed by the order day (the first), and every raw table a line of the ledger comes from.
+LEDGER_READS = ("orders", "order_lines", "shipments", "payments", "returns", "ad_spend", "ad_campaigns",
+                "inventory_snapshots", "storage_rates", "marketplace_fees", "inbound_shipments",
+                "product_cost_entries")
+ROLLED_UP = (*COUNTS, *MEASURES, "contribution_usd")
 
 
 def _zero():
@@ -345,8 +352,7 @@ def _storage_part(session: Session, start, end):
     return [spread, unsold]
 
 
-@register("daily_profit", "orders", "order_lines", "shipments", "payments", "returns", "ad_spend", "ad_campaigns",
-          "inventory_snapshots", "storage_rates", "marketplace_fees", "inbound_shipments", "product_cost_entries")
+@register("daily_profit", *LEDGER_READS)
 def refresh_daily_profit(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
     parts = [_lines_part(start, end), _orders_without_lines_part(start, end), _unlinked_payments_part(start, end),
              *_advertising_parts(start, end), *_storage_part(session, start, end)]
@@ -359,4 +365,33 @@ def refresh_daily_profit(session: Session, start: dt.date | None = None, end: dt
     return rebuild(session, DailyProfit, DailyProfit.day, start, end, stmt)
 
 
-__all__ = ["COSTS", "INCOME", "KEYS", "MEASURES", "NO_CHANNEL", "NO_MARKET", "NO_PRODUCT", "refresh_daily_profit"]
+
+# The roll-ups read daily_profit, just rebuilt for the same range (they register after it, so refresh_all and
+# refresh_affected run them in that order and with the same days).
+@register("daily_profit_markets", *LEDGER_READS)
+def refresh_daily_profit_markets(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
+    keys = (DailyProfit.day, DailyProfit.market_code, DailyProfit.channel_id)
+    stmt = (select(*keys, *[func.sum(getattr(DailyProfit, name)).label(name) for name in ROLLED_UP])
+            .where(in_range(DailyProfit.day, start, end)).group_by(*keys))
+    return rebuild(session, DailyProfitMarkets, DailyProfitMarkets.day, start, end, stmt)
+
+
+@register("monthly_profit_skus", *LEDGER_READS)
+def refresh_monthly_profit_skus(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
+    month = month_of(session, DailyProfit.day)
+    keys = (DailyProfit.product_id, DailyProfit.market_code, DailyProfit.channel_id)
+    stmt = (select(month.label("month"), *keys, *[func.sum(getattr(DailyProfit, name)).label(name)
+                                                    for name in ROLLED_UP])
+            .where(in_range(DailyProfit.day, first_of_month(start), month_end(end))).group_by(month, *keys))
+    return rebuild(session, MonthlyProfitSkus, MonthlyProfitSkus.month, first_of_month(start), first_of_month(end),
+                   stmt)
+
+
+def refresh_ledger(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> int:
+    """daily_profit and its roll-ups for [start, end] (after a change only the ledger reads, like a unit cost)."""
+    return sum(run(session, start, end) for run in (refresh_daily_profit, refresh_daily_profit_markets,
+                                                    refresh_monthly_profit_skus))
+
+
+__all__ = ["COSTS", "INCOME", "KEYS", "MEASURES", "NO_CHANNEL", "NO_MARKET", "NO_PRODUCT", "refresh_daily_profit",
+           "refresh_daily_profit_markets", "refresh_ledger", "refresh_monthly_profit_skus"]

@@ -36,6 +36,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("dispute_outcome", sa.String(length=10), nullable=True))
         batch.add_column(sa.Column("dispute_fee_usd", MONEY, nullable=False, server_default="0"))
 
+    op.create_index("ix_inventory_warehouse_product_day", "inventory_snapshots",
+                    ["warehouse_id", "product_id", "day"])
     op.create_table(
         "marketplace_fees",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -135,12 +137,36 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "product_id", "market_code", "channel_id"),
     )
     op.create_index("ix_daily_profit_product_day", "daily_profit", ["product_id", "day"])
+    # Roll-ups of daily_profit: over SKUs by day, and over days by month.
+    def measures() -> list[sa.Column]:
+        return [*[sa.Column(name, sa.Integer(), nullable=False)
+                  for name in ("orders", "units", "returned_units", "uncosted_units")],
+                *[sa.Column(name, sa.Float(), nullable=False) for name in PROFIT_MEASURES]]
+
+    op.create_table(
+        "daily_profit_markets",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("market_code", sa.String(length=2), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        *measures(),
+        sa.PrimaryKeyConstraint("day", "market_code", "channel_id"),
+    )
+    op.create_table(
+        "monthly_profit_skus",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("market_code", sa.String(length=2), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        *measures(),
+        sa.PrimaryKeyConstraint("month", "product_id", "market_code", "channel_id"),
+    )
 
 
 def downgrade() -> None:
-    for table in ("daily_profit", "sku_costs", "product_cost_entries", "ad_spend", "ad_campaigns", "storage_rates",
+    for table in ("monthly_profit_skus", "daily_profit_markets", "daily_profit", "sku_costs", "product_cost_entries", "ad_spend", "ad_campaigns", "storage_rates",
                   "marketplace_fees"):
         op.drop_table(table)
+    op.drop_index("ix_inventory_warehouse_product_day", "inventory_snapshots")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("dispute_fee_usd")
         batch.drop_column("dispute_outcome")
