@@ -33,7 +33,7 @@ import pandas as pd
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from core import overview, thresholds
+from core import overview, profit, thresholds
 from core.platform import users
 from core.platform.filters import Filters
 from core.platform.models import (
@@ -409,25 +409,22 @@ def market_concentration(session: Session, filters: Filters) -> pd.DataFrame:
 
 
 def currency_exposure(session: Session, filters: Filters) -> pd.DataFrame:
-    """Per currency: revenue earned in it (markets' currencies), costs paid in it (product cost in CNY,
-    carriage in USD) and the net exposure, in the reporting currency; share = share of revenue."""
-    ccy = filters.currency
-    stmt = select(Market.currency.label("currency"),
-                  func.sum(in_currency(DailySales.net_revenue_usd, ccy)).label("revenue"),
-                  func.sum(in_currency(DailySales.cogs_usd, ccy)).label("product_cost"),
-                  func.sum(in_currency(DailySales.shipping_cost_usd, ccy)).label("carriage")) \
-        .select_from(DailySales).join(Market, Market.code == DailySales.market_code)
-    stmt = where_filters(join_fx(stmt, DailySales.day, ccy), filters, day=DailySales.day,
-                         market=DailySales.market_code, channel_id=DailySales.channel_id)
-    df = frame(session, stmt.group_by(Market.currency))
+    """Per currency: revenue earned in it (markets' currencies), costs paid in it (landed product cost in CNY,
+    carriage and duty in USD) and the net exposure, in the reporting currency; share = share of revenue.
+    Every amount is the profit ledger's (core.profit), so it is the same revenue and cost the Profit page shows."""
+    names = ("net_revenue", "shipping_income", "product_cost", "write_off", "shipping", "fulfilment_fees", "duty")
+    df = profit.lines(session, filters, "market", names)
     columns = ["currency", "revenue", "costs", "net", "share"]
     if df.empty:
         return pd.DataFrame(columns=columns)
-    for c in ("revenue", "product_cost", "carriage"):
-        df[c] = df[c].astype(float)
-    costs = {"CNY": df["product_cost"].sum(), "USD": df["carriage"].sum()}
-    out = pd.DataFrame({"currency": sorted(set(df["currency"]) | set(costs))})
-    out["revenue"] = out["currency"].map(dict(zip(df["currency"], df["revenue"]))).fillna(0.0)
+    currencies = dict(session.execute(select(Market.code, Market.currency)).all())
+    df["currency"] = df["market_code"].map(currencies)  # '' (storage of unsold stock) has no revenue currency
+    df["revenue"] = df["net_revenue"] + df["shipping_income"]
+    costs = {"CNY": float((df["product_cost"] + df["write_off"]).sum()),
+             "USD": float((df["shipping"] + df["fulfilment_fees"] + df["duty"]).sum())}
+    earned = df.dropna(subset=["currency"]).groupby("currency")["revenue"].sum().to_dict()
+    out = pd.DataFrame({"currency": sorted(set(earned) | set(costs))})
+    out["revenue"] = out["currency"].map(earned).fillna(0.0)
     out["costs"] = out["currency"].map(costs).fillna(0.0)
     out["net"] = out["revenue"] - out["costs"]
     total = out["revenue"].sum()

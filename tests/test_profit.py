@@ -473,3 +473,17 @@ def test_the_roll_ups_give_the_figures_of_the_daily_ledger(seeded_engine, start,
            for r in table.itertuples()}
     assert got == expected
     assert total["contribution"] == pytest.approx(sum(v[1] for v in expected.values()), abs=1e-4)  # float sums
+
+
+def test_the_risk_pages_currency_exposure_reads_the_ledger(dataset):
+    """March: EUR revenue 56.25 + 6.25 shipping charged; USD 90. Paid in CNY: product cost 7 + 15 + 30 + 21 and
+    the written-off unit 7; in USD: shipping 5 + 15 + 18, FBA fulfilment 9, duty 15."""
+    from core import risk
+
+    with unit_of_work(dataset) as s:
+        exposure = risk.currency_exposure(s, MARCH).set_index("currency")
+    assert exposure[["revenue", "costs", "net"]].round(6).to_dict("index") == {
+        "USD": {"revenue": 90.0, "costs": 62.0, "net": 28.0},
+        "EUR": {"revenue": 62.5, "costs": 0.0, "net": 62.5},
+        "CNY": {"revenue": 0.0, "costs": 80.0, "net": -80.0},
+    }

@@ -25,9 +25,6 @@ from tests.conftest import SEED_END
 ROOT = Path(__file__).resolve().parent.parent
 # The ledger (its reads, its writers), the summaries and imports that store cost columns, and the models.
 ALLOWED = ("core/profit.py", "core/summaries/", "core/imports/", "core/platform/models.py")
-# Not a margin but still the old cost column: the Risk page's currency exposure (product cost held in CNY) is not
-# ported to the ledger yet. Listed so the scan stays strict everywhere else and fails once it is ported.
-NOT_PORTED_YET = {"core/risk.py"}
 
 
 def _domain_sources() -> dict[str, str]:
@@ -74,8 +71,7 @@ def test_no_domain_module_reads_cogs_or_computes_a_margin_of_its_own():
     sources = _domain_sources()
     assert "core/overview.py" in sources and "core/market.py" in sources
     found = cogs_reads(sources)
-    assert [place for place in found if place.split(":")[0] not in NOT_PORTED_YET] == []
-    assert {place.split(":")[0] for place in found} == NOT_PORTED_YET, "ported: take it off NOT_PORTED_YET"
+    assert found == []
     assert revenue_minus_cost(sources) == []
 
 
