@@ -71,7 +71,7 @@ ACRONYMS_AND_BRANDS = (
     "SKU", "SKUs", "GMV", "AOV", "CSAT", "VAT", "GST", "IOSS", "VAMP", "ECM", "HECM", "HHI", "ABC", "FBA", "3PL",
     "DDP", "DDU", "CIF", "CBM", "LCL", "SWOT", "PEST", "EOQ", "ROP", "SLA", "ODR", "FX", "LED", "UTC",
     "CSV", "TSV", "TXT",
-    "Visa", "Mastercard", "Klarna", "Konbini",
+    "Visa", "Mastercard", "Klarna", "Konbini", "Meta", "TikTok", "ACoS", "ROAS", "TACoS",
     "UTF-8", "UTF-16", "GB18030", "GBK", "Windows-1252", "ISO-8859-1", "Latin-1", "ISO",
     "Cross-Border Ops",
 )
