@@ -487,3 +487,26 @@ def test_the_risk_pages_currency_exposure_reads_the_ledger(dataset):
         "EUR": {"revenue": 62.5, "costs": 0.0, "net": 62.5},
         "CNY": {"revenue": 0.0, "costs": 80.0, "net": -80.0},
     }
+
+
+def test_an_import_moves_the_ledger_on_its_days_and_its_undo_takes_it_out_again(dataset):
+    """A second payment on order 2 (Mar 3, gateway fee 3.00) lands on that order's row; undone, the ledger is the
+    hand-worked one again."""
+    from core.imports.importers import ImportOptions, import_file, undo_import
+
+    body = ("payment_ref,channel,market,attempted_at,amount,currency,status,fee_amount,order_ref\r\n"
+            "ch_9,shopify,US,2026-03-03 12:00:00,60,USD,succeeded,3.00,O-2\r\n")
+    with unit_of_work(dataset) as s:
+        users.create_user(s, "stafford", "a-long-password-3", "staff")
+        batch = import_file(s, "stafford", "payments.csv", body.encode(), ImportOptions()).batch_id
+    with unit_of_work(dataset) as s:
+        after = {(r["day"], r["product_id"], r["market_code"]): r for r in ledger_rows(s)}
+    before = {(r["day"], r["product_id"], r["market_code"]): r for r in _rounded(EXPECTED)}
+    moved = {key for key in before if after[key] != before[key]}
+    assert moved == {(D3, 2, "US")}
+    assert after[(D3, 2, "US")]["payment_fees_usd"] == pytest.approx(2.04 + 3.00)
+    assert after[(D3, 2, "US")]["contribution_usd"] == pytest.approx(before[(D3, 2, "US")]["contribution_usd"] - 3.00)
+    with unit_of_work(dataset) as s:
+        undo_import(s, "stafford", batch)
+    with unit_of_work(dataset) as s:
+        assert ledger_rows(s) == _rounded(EXPECTED)
