@@ -53,7 +53,12 @@ def empty_state(message: str) -> None:
 
 
 def money_column(label: str, currency: str) -> st.column_config.NumberColumn:
-    symbol = {"USD": "$", "EUR": "€", "CNY": "¥"}.get(currency, currency + " ")
+    # The browser's own currency formats put the minus before the symbol (-$2,300.00, not $-2,300.00); there is
+    # none for CNY with cents, so it keeps a printf pattern.
+    predefined = {"USD": "dollar", "EUR": "euro"}
+    if currency in predefined:
+        return st.column_config.NumberColumn(label, format=predefined[currency])
+    symbol = {"CNY": "¥"}.get(currency, currency + " ")
     return st.column_config.NumberColumn(label, format=f"{symbol}%,.2f")
 
 
