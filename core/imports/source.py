@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -25,7 +24,7 @@ class Source:
         self.parsed, self.recognition = parsed, recognition
         self.mapping = {**recognition.mapping, **(extra or {})}  # field -> column, EXTRA_COLUMNS included
         self.constants = {**recognition.constants, **{k: v for k, v in defaults.items() if v not in (None, "")}}
-        self.lines = pd.Series(np.arange(len(parsed.frame)) + parsed.first_data_line, index=parsed.frame.index)
+        self.lines = pd.Series(parsed.lines(), index=parsed.frame.index)  # empty rows left out keep their lines
 
     def column(self, name: str) -> str | None:
         return self.mapping.get(name)
@@ -78,7 +77,8 @@ class Source:
         raw = self.raw(name)
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             text = stripped(raw).str.replace("\u00a0", "")
-            values = pd.Series(to_numbers(pa.array(text, type=pa.string()), self.parsed.dialect.decimal)
+            decimal = self.parsed.decimals.get(column, self.parsed.dialect.decimal)  # the column's own mark
+            values = pd.Series(to_numbers(pa.array(text, type=pa.string()), decimal)
                                .to_numpy(zero_copy_only=False), index=raw.index)
         values = values.astype("float64")
         missing = values.isna()
