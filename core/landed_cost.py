@@ -44,7 +44,17 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.platform.models import CarrierRate, Category, FxRate, ImportRule, Product, ShippingService
+from core.platform.models import (
+    CarrierRate,
+    Category,
+    FxRate,
+    ImportRule,
+    Order,
+    OrderLine,
+    Product,
+    ShippingService,
+    Warehouse,
+)
 
 INSURANCE_RATE = 0.005
 PARCEL_MODES = ("express", "postal", "last_mile")
@@ -553,3 +563,57 @@ def cheapest_landed_cost_per_unit(session: Session, product_id: int, market_code
         raise LandedCostError(f"No route reaches {market_code}")
     best = min(rows, key=lambda row: row["cost_per_unit"])
     return str(best["service"]), float(best["cost_per_unit"])
+
+
+# --- duty and import VAT on a parcel when it is booked ---------------------------------------------------------
+
+
+def booked_parcel_charges(session: Session, parcels: pd.DataFrame) -> pd.DataFrame:
+    """Duty and border import VAT we pay on DDP parcels, computed for the ship date when a shipment is booked
+    (an import stores them on the shipment, so a later rule change does not rewrite its history).
+
+    `parcels`: order_id, warehouse_id, service, cost_usd, ship_date (None: not dispatched yet, the order day is
+    used). Only parcels sent from our own warehouse in China with a service that carries a DDP surcharge are
+    ours to clear; the declared value is what the buyer paid for the goods (the order's lines at the order-day
+    rate), duty at the value-weighted category rate, and import VAT only where the rule collects it at the
+    border (VAT collected at checkout is in the order's tax already). Returns duty_usd and import_vat_usd on
+    `parcels`' index; 0 for every other parcel."""
+    out = pd.DataFrame({"duty_usd": 0.0, "import_vat_usd": 0.0}, index=parcels.index)
+    if parcels.empty:
+        return out
+    surcharge = dict(session.execute(select(ShippingService.code, ShippingService.ddp_surcharge_usd)).all())
+    own_china = set(session.scalars(select(Warehouse.id).where(Warehouse.kind == "cn")))
+    ddp = parcels[parcels["warehouse_id"].isin(own_china)
+                  & (parcels["service"].map(lambda code: surcharge.get(code) or 0.0) > 0)]
+    if ddp.empty:
+        return out
+    order_ids = sorted({int(i) for i in ddp["order_id"]})
+    goods = pd.DataFrame(session.execute(
+        select(OrderLine.order_id, Order.market_code, Order.order_date, Category,
+               (OrderLine.line_total * Order.usd_per_unit).label("paid_usd"), Order.discount_total, Order.items_total)
+        .join(Order, Order.id == OrderLine.order_id).join(Product, Product.id == OrderLine.product_id)
+        .join(Category, Category.id == Product.category_id).where(OrderLine.order_id.in_(order_ids))
+    ).all(), columns=["order_id", "market_code", "order_date", "category", "paid_usd", "discount", "items"])
+    items = goods["items"].astype(float)
+    kept = 1 - goods["discount"].astype(float) / items.where(items > 0)
+    goods["paid_usd"] = goods["paid_usd"].astype(float) * kept.fillna(1.0)  # after the order's discount
+    for index, parcel in ddp.iterrows():
+        lines = goods[goods["order_id"] == parcel["order_id"]]
+        if lines.empty:
+            continue  # an order booked without its items: no declared value to clear
+        market = lines["market_code"].iloc[0]
+        on = parcel["ship_date"] if parcel["ship_date"] is not None and not pd.isna(parcel["ship_date"]) \
+            else lines["order_date"].iloc[0]
+        paid = lines["paid_usd"].astype(float)
+        value = float(paid.sum())
+        rates = [category_duty_rate(c, market) for c in lines["category"]]
+        rate = float((paid * rates).sum() / value) if value > 0 else 0.0
+        rules = rules_for(session, market)
+        threshold_per_usd = per_usd(session, rules[0].threshold_currency, on) if rules else 1.0
+        rule = applicable_rule(rules, on, value * threshold_per_usd)
+        freight = float(parcel["cost_usd"]) - float(surcharge.get(parcel["service"]) or 0.0)
+        duty, vat = import_charges(rule, goods=value, freight=freight, insurance=INSURANCE_RATE * (value + freight),
+                                   category_rate=rate, tariff_lines=lines["category"].map(lambda c: c.id).nunique(),
+                                   threshold_per_usd=per_usd(session, rule.threshold_currency, on))
+        out.loc[index] = (round(duty, 2), round(vat, 2) if rule.vat_collection == "border" else 0.0)
+    return out

@@ -313,3 +313,28 @@ def test_parcel_quotes_and_cheapest_route(lanes):
     # per unit = 1.428571 + 26 + 0.23 + 3 = 30.658571
     assert service == "dhl_express"
     assert per_unit == pytest.approx(10 / 7 + 29.23)
+
+
+def test_a_booked_ddp_parcel_is_charged_what_the_seed_stored_for_it(seeded_engine):
+    """core.landed_cost.booked_parcel_charges (what a shipment import stores) and the seed's array version use the
+    same engine: on the seeded DDP parcels they agree to the cent; parcels from other warehouses pay nothing."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from core.landed_cost import booked_parcel_charges
+    from core.platform.db import unit_of_work
+    from core.platform.models import Shipment
+
+    with unit_of_work(seeded_engine) as s:
+        rows = s.execute(select(Shipment.order_id, Shipment.warehouse_id, Shipment.service, Shipment.cost_usd,
+                                Shipment.ship_date, Shipment.duty_usd)
+                         .where(Shipment.ship_date.is_not(None)).order_by(Shipment.duty_usd.desc(), Shipment.id)
+                         .limit(40)).all()
+        others = s.execute(select(Shipment.order_id, Shipment.warehouse_id, Shipment.service, Shipment.cost_usd,
+                                  Shipment.ship_date, Shipment.duty_usd).where(Shipment.warehouse_id != 1).limit(10)).all()
+        columns = ["order_id", "warehouse_id", "service", "cost_usd", "ship_date", "duty_usd"]
+        parcels = pd.DataFrame(rows + others, columns=columns)
+        charged = booked_parcel_charges(s, parcels)
+    assert (parcels["duty_usd"].head(40).astype(float) > 0).all()
+    assert (charged["duty_usd"] - parcels["duty_usd"].astype(float)).abs().max() < 0.011
+    assert (charged["duty_usd"].tail(10) == 0).all()

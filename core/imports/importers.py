@@ -52,6 +52,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core import summaries, thresholds
+from core.landed_cost import booked_parcel_charges
 from core.imports.customers import _customer_ref, _link_customers
 from core.imports.lines import (
     LineItems,
@@ -458,6 +459,10 @@ def _shipments(src: Source, lookups: _Lookups, export: KnownExport, options: Imp
         "_line": src.lines,
     })
     out["ship_date"] = shipped.dt.date.where(shipped.notna(), None)
+    # Duty and border VAT we pay on a DDP parcel, by the rules in force on its ship date: stored with the shipment
+    # so the profit ledger keeps it when a rule changes later.
+    charges = booked_parcel_charges(lookups.session, out)
+    out["duty_usd"], out["import_vat_usd"] = charges["duty_usd"], charges["import_vat_usd"]
     return out
 
 
