@@ -64,7 +64,7 @@ def render() -> None:
         if parsed is None:
             empty_state(t("Upload a file above to see its columns, a profile and charts."))
         else:
-            _analyse(parsed)
+            _analyse(parsed, data)
     with load:
         if parsed is None:
             empty_state(t("Upload a Shopify, Amazon or Stripe export, or one of our templates, to import it."))
@@ -143,25 +143,76 @@ def _dialect_controls(detected: Dialect, digest: str) -> Dialect:
 # --- analysis -----------------------------------------------------------------------
 
 
-def _analyse(parsed) -> None:
-    frame = parsed.frame
+def _analyse(parsed, data: bytes) -> None:
     st.subheader(t("Preview"))
-    st.caption(t("{rows} rows, {columns} columns.", rows=f"{len(frame):,}", columns=len(frame.columns)))
+    st.caption(t("{rows} rows, {columns} columns.", rows=f"{len(parsed.frame):,}",
+                 columns=len(parsed.frame.columns)))
+    analysis = _analysis_controls(parsed, data)
+    frame = analysis.frame
     st.dataframe(frame.head(100), hide_index=True, width="stretch")
     st.subheader(t("Column profile"))
-    profile = imports.profile(frame, parsed.kinds)
+    profile = imports.profile(frame, analysis.kinds, analysis.invalid, t(imports.UNREADABLE))
     profile["type"] = profile["type"].map(lambda k: t(k))
     st.dataframe(profile, hide_index=True, width="stretch", column_config={
         "column": t("Column"), "type": t("Type"),
         "missing_share": st.column_config.NumberColumn(t("Missing"), format="percent"),
+        "invalid": st.column_config.NumberColumn(t("Invalid"), format="%d"), "invalid_values": t("Invalid values"),
         "distinct": st.column_config.NumberColumn(t("Distinct values"), format="%d"),
         "min": t("Minimum"), "max": t("Maximum"), "mean": t("Mean"), "top_values": t("Most frequent values"),
     })
-    _view_builder(parsed)
+    st.caption(t("Missing: empty cells. Invalid: cells holding an error or a placeholder (#VALUE!, Nill, N/A, -) "
+                 "or a value that is not of the column's type. Both are left out of the statistics."))
+    download_csv(profile, "profile.csv", key="download_profile")
+    _view_builder(frame, analysis.kinds)
 
 
-def _view_builder(parsed) -> None:
-    frame, kinds = parsed.frame, parsed.kinds
+def _analysis(parsed, data: bytes, date_order: str | None, exclude_totals: bool):
+    """imports.analyse, kept in the session for this parse (a rerun of a 1M-row file does not read it again)."""
+    cached = st.session_state.get("upload_analysis")
+    if not cached or cached[0] is not parsed:
+        cached = (parsed, {})
+        st.session_state["upload_analysis"] = cached
+    key = (date_order, exclude_totals)
+    if key not in cached[1]:
+        cached[1][key] = imports.analyse(parsed, data, date_order=date_order, exclude_totals=exclude_totals)
+    return cached[1][key]
+
+
+def _analysis_controls(parsed, data: bytes):
+    """The date order and the total rows, stated, with the control that changes each; the analysis they give."""
+    found = _analysis(parsed, data, None, False)
+    order_names = {order: t(label) for order, label in imports.DATE_ORDERS.items()}
+    for (order, switchable), names in _by_reading(found.dates).items():
+        values = {"columns": ", ".join(names), "order": order_names[order]}
+        st.caption(plain(t("{columns}: dates read as {order}. Every value reads both ways: choose the order below "
+                           "if that is wrong.", **values) if switchable else
+                         t("{columns}: dates read as {order} (a day above 12 allows no other order).", **values)))
+    date_order = None
+    switchable = [name for name, reading in found.dates.items() if reading.switchable]
+    if switchable:
+        orders = list(imports.DATE_ORDERS)
+        detected = found.dates[switchable[0]].order
+        chosen = st.radio(t("Dates written as"), orders, index=orders.index(detected), horizontal=True,
+                          format_func=order_names.get, key="date_order")
+        date_order = None if chosen == detected else chosen
+    exclude = False
+    if found.total_rows:
+        rows = "; ".join(t("line {line}: {label}", line=row.line, label=row.label) for row in found.total_rows[:10])
+        st.warning(plain(t("{count} rows are labelled as totals ({rows}): they add up other rows, so sums and counts "
+                           "that include them count those rows twice.", count=len(found.total_rows), rows=rows)),
+                   icon=":material/functions:")
+        exclude = st.checkbox(t("Leave the total rows out of the profile, views and charts"), key="exclude_totals")
+    return _analysis(parsed, data, date_order, exclude)
+
+
+def _by_reading(dates: dict) -> dict[tuple[str, bool], list[str]]:
+    grouped: dict[tuple[str, bool], list[str]] = {}
+    for name, reading in dates.items():
+        grouped.setdefault((reading.order, reading.switchable), []).append(name)
+    return grouped
+
+
+def _view_builder(frame: pd.DataFrame, kinds: dict[str, str]) -> None:
     columns = list(frame.columns)
     numeric = [c for c in columns if kinds[c] in ("integer", "number")]
     st.subheader(t("Build a view"))
@@ -249,7 +300,9 @@ def _chart(view: pd.DataFrame, spec: ViewSpec, kinds: dict, label: str) -> None:
     is_date = kinds.get(first) == "datetime"
     tooltip = [alt.Tooltip("g1:T" if is_date else "g1:N", title=first), alt.Tooltip("value:Q", title=label,
                                                                                       format=",.2f")]
-    colour = None
+    colour = offset = None
+    # means and medians do not add up: their bars stand side by side, counts and sums stack
+    stacked = imports.adds_up(spec.measure)
     if len(spec.group_by) == 2:
         second = spec.group_by[1]
         data = data.rename(columns={second: "g2"})
@@ -259,6 +312,7 @@ def _chart(view: pd.DataFrame, spec: ViewSpec, kinds: dict, label: str) -> None:
         scale = _colour(list(top))
         colour = alt.Color("g2:N", title=second, scale=scale) if scale else alt.Color("g2:N", title=second)
         tooltip.append(alt.Tooltip("g2:N", title=second))
+        offset = None if stacked else alt.XOffset("g2:N", title=second)
     if is_date:
         chart = alt.Chart(data).mark_line(point=True, color=PRIMARY).encode(
             x=alt.X("g1:T", title=first), y=alt.Y("value:Q", title=label), tooltip=tooltip)
@@ -267,7 +321,10 @@ def _chart(view: pd.DataFrame, spec: ViewSpec, kinds: dict, label: str) -> None:
         top = data.groupby("g1")["value"].sum().nlargest(CHART_CATEGORIES).index
         data = data[data["g1"].isin(top)]
         chart = alt.Chart(data).mark_bar(color=PRIMARY).encode(
-            x=alt.X("g1:N", title=first, sort="-y"), y=alt.Y("value:Q", title=label), tooltip=tooltip)
+            x=alt.X("g1:N", title=first, sort="-y"), y=alt.Y("value:Q", title=label, stack="zero" if stacked else None),
+            tooltip=tooltip)
+        if offset is not None:
+            chart = chart.encode(xOffset=offset)
         if colour is None:
             scale = _colour(list(top))
             if scale:

@@ -2,7 +2,8 @@
 
 The upload page calls this package's names and nothing below it:
 - reading: `detect` (encoding, delimiter, preamble) and `parse` (typed columns): core.imports.parsing;
-- ad-hoc analysis: `profile`, `build_view`, `pivot`, `measure_label`: core.imports.profiling;
+- ad-hoc analysis: `analyse` (invalid cells, date order, total rows), `profile`, `build_view`, `pivot`,
+  `measure_label`, `adds_up`: core.imports.profiling;
 - recognising a known export and its columns: `recognise`, `map_columns`, `TEMPLATES`, `KNOWN_EXPORTS`:
   core.imports.templates;
 - importing and undoing: `import_file`, `import_history`, `undo_import` (imports and undos take turns), and
@@ -25,10 +26,17 @@ from core.imports.importers import (
 from core.imports.parsing import DELIMITER_NAMES, ENCODINGS, Dialect, UploadError, detect, parse
 from core.imports.profiling import (
     DATE_BUCKETS,
+    DATE_ORDERS,
     MEASURES,
+    UNREADABLE,
+    Analysis,
+    DateReading,
     Filter,
+    TotalRow,
     ViewError,
     ViewSpec,
+    adds_up,
+    analyse,
     build_view,
     measure_label,
     pivot,
@@ -45,7 +53,8 @@ from core.imports.templates import (
 )
 
 __all__ = [
-    "DATE_BUCKETS", "DELIMITER_NAMES", "ENCODINGS", "EXPORTS_BY_KIND", "KNOWN_EXPORTS", "MEASURES", "TEMPLATES",
+    "DATE_BUCKETS", "DATE_ORDERS", "UNREADABLE", "Analysis", "DateReading", "TotalRow", "adds_up", "analyse",
+    "DELIMITER_NAMES", "ENCODINGS", "EXPORTS_BY_KIND", "KNOWN_EXPORTS", "MEASURES", "TEMPLATES",
     "Dialect", "Filter", "ImportOptions", "UndoRefused", "UploadError", "ViewError", "ViewSpec", "build_view",
     "detect", "import_file", "import_history", "map_columns", "measure_label", "parse", "pivot", "profile",
     "recognise", "template_columns", "template_csv", "undo_import", "known_currencies",

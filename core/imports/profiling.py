@@ -5,6 +5,12 @@ count, min / max / mean (numbers and dates; mean for numbers only) and the five 
 computed with Arrow's kernels on all columns side by side in threads (a million-row upload within 2x of
 pyarrow's bare CSV read, issue 8: bench/upload.py).
 
+`analyse(parsed, data)` reads the parsed file as the Analyse tab shows it: error and placeholder cells
+(`Nill`, `#VALUE!`, `N/A`, `-`) counted as invalid values rather than missing, so a number column with a few of
+them stays numeric; dates in a day/month order (`03/01/19`, `03/01/2019`) read in a stated order the user can
+switch while every value reads both ways; rows labelled as totals (`Grand Total`, `合计`) found, and left out on
+request.
+
 `build_view(frame, spec)` filters, groups by one or two columns and aggregates one measure:
 count (rows), sum, mean or median of a numeric column. Date columns used for grouping are bucketed
 (day, week, month). `pivot(view, spec)` spreads the second group column across columns.
@@ -19,8 +25,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
-from core.imports.parsing import in_threads
+from core.imports.parsing import NULL_TOKENS, SAMPLE_BYTES, Dialect, ParsedFile, in_threads, type_columns
 from core.platform.i18n import N_
 
 # Measure, bucket and type names are keys (ViewSpec, `kinds`) and labels: pages show them with t(name) and
@@ -29,7 +36,27 @@ MEASURES = (N_("count"), N_("sum"), N_("mean"), N_("median"))
 DATE_BUCKETS = {N_("day"): "D", N_("week"): "W", N_("month"): "M"}
 COLUMN_KINDS = (N_("integer"), N_("number"), N_("datetime"), N_("boolean"), N_("text"))  # what csv_detect infers
 TOP_VALUES = 5
-PROFILE_COLUMNS = ("column", "type", "missing_share", "distinct", "min", "max", "mean", "top_values")
+PROFILE_COLUMNS = ("column", "type", "missing_share", "invalid", "invalid_values", "distinct", "min", "max", "mean",
+                   "top_values")
+
+# Cells that stand where a value should be and say it is not there or broke: spreadsheet errors and the
+# placeholders people type. They are invalid values, counted apart from the empty cells. The reader already
+# turns those among parsing.NULL_TOKENS (N/A, -, #N/A) into nulls, so they are counted again from the file.
+ERROR_TOKENS = ("N/A", "n/a", "NA", "-", "--", "#N/A", "#VALUE!", "#DIV/0!", "#REF!", "#NAME?", "#NUM!", "#NULL!",
+                "#ERROR!", "#SPILL!", "#CALC!", "Nill", "nill", "NILL", "Nil", "nil", "NIL")
+UNREADABLE = N_("not readable")  # the invalid cells of a number or date column that are no error token
+_NULLED_BY_READER = tuple(token for token in ERROR_TOKENS if token in NULL_TOKENS)
+_KEPT_BY_READER = tuple(token for token in ERROR_TOKENS if token not in NULL_TOKENS)
+
+# Day/month orders: keys of `analyse(date_order=...)` and of DateReading.order; the page shows t(label).
+DATE_ORDERS = {"mdy": N_("month/day/year"), "dmy": N_("day/month/year")}
+DEFAULT_DATE_ORDER = "mdy"  # the parser's choice for slashed dates every value reads both ways (US exports)
+# Two-digit years the parser leaves as text: 03/01/19, 3.1.19 10:05. Years 00-68 are 20xx, 69-99 19xx (strptime).
+_SHORT_DATE = (r"^(?P<first>\d{1,2})[/.](?P<second>\d{1,2})[/.](?P<year>\d{2})"
+               r"(?: (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second_of_minute>\d{2}))?)?$")
+
+# A label cell that says its row adds up the others. Whole cells only: "Total Gym XL" is a product.
+TOTAL_LABEL = r"^\s*((grand|sub)[ -]?)?totals?\s*[:：]?\s*$|^\s*(总计|合计|总合计|小计|共计)\s*[:：]?\s*$"
 
 
 def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -119,9 +146,16 @@ def _without_nan(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
     return pc.if_else(nan, pa.scalar(None, values.type), values) if pc.any(nan).as_py() else values
 
 
-def _column_profile(name: str, kind: str, values: pa.Array | pa.ChunkedArray, total: int) -> dict:
+def _column_profile(name: str, kind: str, values: pa.Array | pa.ChunkedArray, total: int,
+                    invalid: dict[str, int], unreadable_label: str) -> dict:
     values = _without_nan(values)
-    row = {"column": name, "type": kind, "missing_share": values.null_count / total if total else 0.0,
+    # Invalid cells are nulls in the frame (they hold no value), except error tokens a text column keeps as text.
+    nulled = sum(n for token, n in invalid.items() if kind != "text" or token in NULL_TOKENS)
+    missing = max(0, values.null_count - nulled)
+    row = {"column": name, "type": kind, "missing_share": missing / total if total else 0.0,
+           "invalid": sum(invalid.values()),
+           "invalid_values": ", ".join(f"{unreadable_label if token == UNREADABLE else token} ({n})"
+                                       for token, n in sorted(invalid.items(), key=lambda item: -item[1])),
            "distinct": 0, "min": None, "max": None, "mean": None, "top_values": ""}
     if kind == "datetime":
         row["distinct"] = _distinct_by_sorting(values)
@@ -135,13 +169,19 @@ def _column_profile(name: str, kind: str, values: pa.Array | pa.ChunkedArray, to
     return row
 
 
-def profile(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """One row per column, the columns profiled on all cores at once (a hash pass each on a million rows)."""
+def profile(frame: pd.DataFrame, kinds: dict[str, str], invalid: dict[str, dict[str, int]] | None = None,
+            unreadable_label: str = UNREADABLE) -> pd.DataFrame:
+    """One row per column, the columns profiled on all cores at once (a hash pass each on a million rows).
+
+    `invalid` (from `analyse`): per column, the invalid cells by token, counted apart from the missing ones;
+    `unreadable_label` names the cells that did not read as the column's type (the page translates it)."""
     total = len(frame)
+    invalid = invalid or {}
     series = [frame[name] for name in frame.columns]  # out of the frame in this thread: pandas promises no more
 
     def one(column: pd.Series) -> dict:
-        return _column_profile(column.name, kinds.get(column.name, "text"), _arrow(column), total)
+        return _column_profile(column.name, kinds.get(column.name, "text"), _arrow(column), total,
+                               invalid.get(column.name, {}), unreadable_label)
 
     rows = list(in_threads(one, series))
     out = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
@@ -159,6 +199,195 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
     return str(value)
+
+
+# --- the parsed file as the Analyse tab reads it --------------------------------------------------------------
+
+class DateReading(NamedTuple):
+    order: str  # "mdy" or "dmy" (DATE_ORDERS)
+    switchable: bool  # every value reads both ways (no day above 12), so the user's order decides
+
+
+class TotalRow(NamedTuple):
+    index: object  # the row's label in the parsed frame
+    line: int  # the file's line, as an editor numbers it
+    column: str
+    label: str
+
+
+@dataclass
+class Analysis:
+    frame: pd.DataFrame
+    kinds: dict[str, str]
+    invalid: dict[str, dict[str, int]]  # column -> {token or UNREADABLE: cells}
+    dates: dict[str, DateReading]  # the date columns written day and month first, and how they were read
+    total_rows: list[TotalRow]  # found, whether or not left out
+    excluded: int = 0  # total rows left out of `frame`
+
+
+def analyse(parsed: ParsedFile, data: bytes, *, date_order: str | None = None,
+            exclude_totals: bool = False) -> Analysis:
+    """The parsed file for profiles and views. `data` is the file as uploaded (the placeholders the reader
+    turned into nulls are counted from it); `date_order` ("mdy"/"dmy", None: as detected) decides the columns
+    whose dates read both ways; `exclude_totals` leaves out the rows labelled as totals."""
+    columns = {name: parsed.frame[name] for name in parsed.frame.columns}
+    kinds = dict(parsed.kinds)
+    formats = dict(parsed.date_formats)
+    invalid: dict[str, dict[str, int]] = {name: {} for name in columns}
+    for name, counts in _reader_placeholders(data, parsed.dialect, parsed.frame).items():
+        invalid[name].update(counts)
+    for name in [n for n in columns if kinds.get(n) == "text"]:
+        _retype_without_errors(name, columns, kinds, formats, invalid, parsed.dialect.decimal)
+    for name, failed in parsed.unparsed.items():
+        if failed:
+            invalid[name][UNREADABLE] = invalid[name].get(UNREADABLE, 0) + failed
+    dates = {}
+    for name in list(columns):
+        reading = _read_dates(name, columns, kinds, formats.get(name), invalid, date_order)
+        if reading:
+            dates[name] = reading
+    frame = pd.DataFrame(columns, copy=False)
+    totals = _total_rows(parsed, frame, kinds)
+    excluded = 0
+    if exclude_totals and totals:
+        frame = frame.drop(index=[row.index for row in totals])
+        excluded = len(totals)
+    return Analysis(frame, kinds, {n: c for n, c in invalid.items()}, dates, totals, excluded)
+
+
+def _reader_placeholders(data: bytes, dialect: Dialect, frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """How many of each column's nulls were N/A, - or #N/A in the file (the reader nulls them like empty cells).
+
+    Only the columns with nulls are read again, as text. The whole file is read again only when its first
+    256 KiB hold such a placeholder: a clean export (most of them, and bench/upload.py's) costs nothing more."""
+    positions = [i for i, name in enumerate(frame.columns) if frame[name].hasnans]
+    if not positions:
+        return {}
+    wide = dialect.encoding.replace("_", "-").lower().startswith("utf-16")  # a cut at a newline byte splits a unit
+    head = data if len(data) <= SAMPLE_BYTES or wide else data[:data.rfind(b"\n", 0, SAMPLE_BYTES) + 1]
+    counts = _count_tokens(head, dialect, positions, frame.columns)
+    if counts and len(head) < len(data):
+        counts = _count_tokens(data, dialect, positions, frame.columns)
+    return counts
+
+
+def _count_tokens(payload: bytes, dialect: Dialect, positions: list[int], names) -> dict[str, dict[str, int]]:
+    fields = [f"f{i}" for i in positions]  # pyarrow's names for fields by position
+    # a file without a header row (Dialect.has_header, "first row is data") has its data from header_row on
+    skip = dialect.header_row + (1 if getattr(dialect, "has_header", True) else 0)
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(payload),
+            read_options=pacsv.ReadOptions(skip_rows=skip, autogenerate_column_names=True,
+                                           encoding=dialect.encoding, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True,
+                                             invalid_row_handler=lambda row: "skip"),
+            convert_options=pacsv.ConvertOptions(include_columns=fields, include_missing_columns=True,
+                                                 column_types={f: pa.string() for f in fields}, null_values=[],
+                                                 strings_can_be_null=False))
+    except (pa.ArrowInvalid, LookupError):  # the parse read it; a cut sample may not be: count nothing
+        return {}
+    tokens = pa.array(_NULLED_BY_READER)
+    counts = {}
+    for position, field_name in zip(positions, fields):
+        values = table.column(field_name)
+        found = values.filter(pc.is_in(values, value_set=tokens))
+        if len(found):
+            counts[names[position]] = _token_counts(found)
+    return counts
+
+
+def _token_counts(found: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+    tallies = pc.value_counts(found)
+    counted = dict(zip(tallies.field("values").to_pylist(), tallies.field("counts").to_pylist()))
+    return {token: counted[token] for token in ERROR_TOKENS if token in counted}  # a fixed order to read
+
+
+def _retype_without_errors(name, columns, kinds, formats, invalid, decimal: str) -> None:
+    """A text column whose cells are numbers or dates but for error tokens (#VALUE!, Nill) is typed again
+    without them, the parser's own way (its typing rules apply); the tokens are counted in either case."""
+    values = _arrow(columns[name])
+    errors = pc.is_in(values, value_set=pa.array(_KEPT_BY_READER))
+    if not pc.any(errors).as_py():
+        return
+    for token, count in _token_counts(values.filter(errors)).items():
+        invalid[name][token] = invalid[name].get(token, 0) + count
+    frame, retyped, found, unparsed = type_columns(
+        pa.table({name: pc.if_else(errors, pa.scalar(None, pa.string()), pc.cast(values, pa.string()))}), decimal)
+    if retyped[name] == "text":
+        return
+    columns[name] = frame[name].set_axis(columns[name].index)
+    kinds[name] = retyped[name]
+    if found.get(name):
+        formats[name] = found[name]
+    if unparsed.get(name):
+        invalid[name][UNREADABLE] = invalid[name].get(UNREADABLE, 0) + unparsed[name]
+
+
+def _read_dates(name, columns, kinds, fmt: str | None, invalid, date_order: str | None) -> DateReading | None:
+    """The order of a day/month column: the parser's (its format), or, for two-digit years it left as text,
+    the one the values allow. A column every value of which reads both ways takes `date_order`."""
+    series = columns[name]
+    if kinds.get(name) == "datetime" and fmt and fmt.startswith(("%m", "%d")):
+        order = "mdy" if fmt.startswith("%m") else "dmy"
+        switchable = not bool((series.dt.day > 12).any())
+        if switchable and date_order in DATE_ORDERS and date_order != order:
+            columns[name], order = _swap_day_and_month(series), date_order
+        return DateReading(order, switchable)
+    if kinds.get(name) != "text":
+        return None
+    values = _arrow(series)
+    present = len(values) - values.null_count
+    if not present or pc.sum(pc.match_substring_regex(values, _SHORT_DATE)).as_py() != present:
+        return None
+    parts = pc.extract_regex(values, _SHORT_DATE)
+    number = {part: pd.to_numeric(pd.Series(parts.field(part).to_numpy(zero_copy_only=False)), errors="coerce")
+              for part in ("first", "second", "year", "hour", "minute", "second_of_minute")}
+    first_high, second_high = (bool((number[p] > 12).any()) for p in ("first", "second"))
+    if first_high and second_high:
+        return None  # 13/14/19 is no date in either order
+    switchable = not (first_high or second_high)
+    order = (date_order if date_order in DATE_ORDERS else DEFAULT_DATE_ORDER) if switchable else (
+        "dmy" if first_high else "mdy")
+    month, day = (number["first"], number["second"]) if order == "mdy" else (number["second"], number["first"])
+    year = number["year"] + np.where(number["year"] < 69, 2000, 1900)
+    parsed = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day,
+                                          "hour": number["hour"].fillna(0), "minute": number["minute"].fillna(0),
+                                          "second": number["second_of_minute"].fillna(0)}), errors="coerce")
+    failed = int(parsed.isna().sum()) - values.null_count  # 02/30/19: a date that does not exist
+    if failed:
+        invalid[name][UNREADABLE] = invalid[name].get(UNREADABLE, 0) + failed
+    columns[name], kinds[name] = parsed.set_axis(series.index), "datetime"
+    return DateReading(order, switchable)
+
+
+def _swap_day_and_month(series: pd.Series) -> pd.Series:
+    """The other reading of dates whose days are all 12 or less (so each day is a month too)."""
+    parts = pd.DataFrame({"year": series.dt.year, "month": series.dt.day, "day": series.dt.month,
+                          "hour": series.dt.hour, "minute": series.dt.minute, "second": series.dt.second,
+                          "microsecond": series.dt.microsecond})
+    return pd.to_datetime(parts, errors="coerce").set_axis(series.index)
+
+
+def _total_rows(parsed: ParsedFile, frame: pd.DataFrame, kinds: dict[str, str]) -> list[TotalRow]:
+    """Rows with a text cell labelled as a total, each named by the first such cell (in column order)."""
+    found: dict[object, TotalRow] = {}
+    for name in [n for n in frame.columns if kinds.get(n) == "text"]:
+        values = _arrow(frame[name])
+        hits = np.flatnonzero(pc.fill_null(pc.match_substring_regex(values, TOTAL_LABEL, ignore_case=True),
+                                           False).to_numpy(zero_copy_only=False))
+        for position in hits.tolist():
+            index = frame.index[position]
+            if index not in found:
+                label = str(frame[name].iloc[position]).strip()
+                found[index] = TotalRow(index, parsed.line_of(index), name, label)
+    return sorted(found.values(), key=lambda row: row.line)
+
+
+def adds_up(measure: str) -> bool:
+    """Whether the measure of a group is the sum of its parts' (count, sum), so parts may be stacked in a
+    chart; means and medians do not add up, and their bars stand side by side."""
+    return measure in ("count", "sum")
 
 
 @dataclass(frozen=True)
