@@ -576,8 +576,8 @@ def booked_parcel_charges(session: Session, parcels: pd.DataFrame) -> pd.DataFra
     used). Only parcels sent from our own warehouse in China with a service that carries a DDP surcharge are
     ours to clear; the declared value is what the buyer paid for the goods (the order's lines at the order-day
     rate), duty at the value-weighted category rate, and import VAT only where the rule collects it at the
-    border (VAT collected at checkout is in the order's tax already). Returns duty_usd and import_vat_usd on
-    `parcels`' index; 0 for every other parcel."""
+    border, and then only what exceeds the VAT the order charged at checkout (that part is the customer's VAT
+    passing through). Returns duty_usd and import_vat_usd on `parcels`' index; 0 for every other parcel."""
     out = pd.DataFrame({"duty_usd": 0.0, "import_vat_usd": 0.0}, index=parcels.index)
     if parcels.empty:
         return out
@@ -590,10 +590,12 @@ def booked_parcel_charges(session: Session, parcels: pd.DataFrame) -> pd.DataFra
     order_ids = sorted({int(i) for i in ddp["order_id"]})
     goods = pd.DataFrame(session.execute(
         select(OrderLine.order_id, Order.market_code, Order.order_date, Category,
-               (OrderLine.line_total * Order.usd_per_unit).label("paid_usd"), Order.discount_total, Order.items_total)
+               (OrderLine.line_total * Order.usd_per_unit).label("paid_usd"), Order.discount_total, Order.items_total,
+               (Order.tax_total * Order.usd_per_unit).label("checkout_vat"))
         .join(Order, Order.id == OrderLine.order_id).join(Product, Product.id == OrderLine.product_id)
         .join(Category, Category.id == Product.category_id).where(OrderLine.order_id.in_(order_ids))
-    ).all(), columns=["order_id", "market_code", "order_date", "category", "paid_usd", "discount", "items"])
+    ).all(), columns=["order_id", "market_code", "order_date", "category", "paid_usd", "discount", "items",
+                      "checkout_vat"])
     items = goods["items"].astype(float)
     kept = 1 - goods["discount"].astype(float) / items.where(items > 0)
     goods["paid_usd"] = goods["paid_usd"].astype(float) * kept.fillna(1.0)  # after the order's discount
@@ -615,5 +617,8 @@ def booked_parcel_charges(session: Session, parcels: pd.DataFrame) -> pd.DataFra
         duty, vat = import_charges(rule, goods=value, freight=freight, insurance=INSURANCE_RATE * (value + freight),
                                    category_rate=rate, tariff_lines=lines["category"].map(lambda c: c.id).nunique(),
                                    threshold_per_usd=per_usd(session, rule.threshold_currency, on))
-        out.loc[index] = (round(duty, 2), round(vat, 2) if rule.vat_collection == "border" else 0.0)
+        # The VAT charged at checkout is what we pay at the border: only the border VAT beyond it is a cost
+        # (revenue is already net of the checkout VAT, so counting all of it would count it twice).
+        beyond = max(vat - float(lines["checkout_vat"].iloc[0]), 0.0) if rule.vat_collection == "border" else 0.0
+        out.loc[index] = (round(duty, 2), round(beyond, 2))
     return out
