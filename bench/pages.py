@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
-PAGES = ["overview", "market", "product-selection", "logistics", "payments", "customer-service", "risk",
+PAGES = ["overview", "profit", "market", "product-selection", "logistics", "payments", "customer-service", "risk",
          "what-if", "upload", "users"]
 COLD_TARGET, WARM_TARGET = 1.5, 0.3
 
