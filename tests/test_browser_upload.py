@@ -1,4 +1,5 @@
-"""Real browser (issue 8): upload a real export, build a chart, download the view, import Shopify twice."""
+"""Real browser (issue 8): upload a real export, build a chart, download the view, import Shopify twice; two users
+importing at the same moment (issue 17)."""
 
 from __future__ import annotations
 
@@ -47,9 +48,9 @@ def server(tmp_path_factory):
         yield srv
 
 
-def _open_upload_page(page, server) -> None:
+def _open_upload_page(page, server, user: str = "staff") -> None:
     goto(page, server.url())
-    log_in(page, "staff", DEMO_PASSWORDS["staff"])
+    log_in(page, user, DEMO_PASSWORDS[user])
     open_from_nav(page, "CSV upload")
     assert h1_texts(page) == ["CSV upload"], h1_texts(page)
 
@@ -72,17 +73,25 @@ def _choose(page, label: str, option: str) -> None:
 @contextlib.contextmanager
 def _upload_page(server, tmp_path, **options):
     """A browser page on the upload page; on failure a screenshot and the server log's end are kept."""
-    with chromium_browser() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, **options)
-        try:
-            _open_upload_page(page, server)
-            yield page
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print("screenshot:", tmp_path / "failure.png", server.log()[-3000:])
-            raise
-        finally:
-            page.close()
+    with chromium_browser() as browser, _signed_in_page(browser, server, tmp_path, **options) as page:
+        yield page
+
+
+@contextlib.contextmanager
+def _signed_in_page(browser, server, tmp_path, user: str = "staff", init_script: str | None = None, **options):
+    """A page of its own (its own cookies) on the upload page, signed in as `user`."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, **options)
+    if init_script:
+        page.add_init_script(init_script)
+    try:
+        _open_upload_page(page, server, user)
+        yield page
+    except Exception:
+        page.screenshot(path=str(tmp_path / f"failure-{user}.png"), full_page=True)
+        print("screenshot:", tmp_path / f"failure-{user}.png", server.log()[-3000:])
+        raise
+    finally:
+        page.close()
 
 
 def test_upload_chart_download_and_import_twice(server, tmp_path):
@@ -122,3 +131,49 @@ def test_a_large_file_imports_and_its_result_stays_in_view(server, tmp_path):
         page.locator(LIVE).get_by_role("button", name=re.compile(r"^Import 70,000 rows")).click()
         live(page, "[data-testid=stAlert]").filter(has_text="70,000 inserted").wait_for(state="visible",
                                                                                          timeout=120_000)
+
+
+# Every alert text a page ever showed: the waiting notice is gone once the import it waited for has run.
+ALERT_RECORDER = """
+(() => {
+  window.__cboAlerts = [];
+  new MutationObserver(() => document.querySelectorAll('[data-testid=stAlert]').forEach(alert => {
+    const text = (alert.innerText || '').trim();
+    if (text && !window.__cboAlerts.includes(text)) window.__cboAlerts.push(text);
+  })).observe(document, {subtree: true, childList: true, characterData: true});
+})();
+"""
+WAITING = "Another import is running; yours starts when it ends."
+
+
+def test_two_users_importing_at_once_take_turns_and_both_see_the_outcome(server, tmp_path):
+    """Before (issue 17) the second import failed with the generic error: SQLite "database is locked", PostgreSQL
+    a unique-key violation. Now the one that comes second is told it waits, then imports after the first."""
+    from bench.upload import generate
+
+    path = tmp_path / "orders_both.csv"
+    generate(path, 40_000, seed=17)
+    path.write_text(path.read_text(encoding="utf-8").replace(",B-", ",C-"), encoding="utf-8")  # not the 70k test's
+    with chromium_browser() as browser, \
+            _signed_in_page(browser, server, tmp_path, "staff", ALERT_RECORDER) as ann, \
+            _signed_in_page(browser, server, tmp_path, "manager", ALERT_RECORDER) as manon:
+        buttons = []
+        for page in (ann, manon):
+            _upload(page, path, "40,000 rows, 10 columns.")
+            page.get_by_role("tab", name="Import", exact=True).click()
+            page.wait_for_selector("text=Recognised: Orders template", timeout=30_000)
+            buttons.append(page.locator(LIVE).get_by_role("button", name=re.compile(r"^Import 40,000 rows")))
+        for button in buttons:  # as near the same moment as two people can click
+            button.click()
+        outcomes = []
+        for page in (ann, manon):
+            done = live(page, "[data-testid=stAlert]").filter(has_text=re.compile(r"Import \d+ done"))
+            done.wait_for(state="visible", timeout=120_000)
+            outcomes.append((done.inner_text(), page.evaluate("() => window.__cboAlerts")))
+            assert page.locator("[data-testid=stException]").count() == 0
+        # whichever went first inserted the 40,000 orders; the other waited, was told so, and found them there
+        first, second = sorted(outcomes, key=lambda outcome: "40,000 unchanged" in outcome[0])
+        assert "40,000 inserted, 0 updated, 0 unchanged" in first[0], outcomes
+        assert "0 inserted, 0 updated, 40,000 unchanged" in second[0], outcomes
+        assert any(WAITING in text for text in second[1]), second[1]
+        assert not any(WAITING in text for text in first[1]), first[1]
