@@ -39,7 +39,7 @@ def test_an_unclosed_quote_in_the_last_column_is_refused_at_its_line(keep_raw):
     data = (HEADER + rows(0, 20) + 'B-20,US,20.50,"gift wrap please\n' + rows(21, 11)).encode()
     error = refused(data, keep_raw)
     assert error.template.startswith("{file}, line {line}")
-    assert error.values["line"] == 22 and error.values["column"] == "note"
+    assert error.values["line"] == 22 and error.values["column"] == "note" and error.values["lines"] == "11"
     assert str(error).startswith("orders.csv, line 22, column note: a quoted field starts here and is never closed")
 
 

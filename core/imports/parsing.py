@@ -563,15 +563,16 @@ def _check_quotes(table: pa.Table, payload: bytes, body: int, names: list[str], 
             rows = np.union1d(rows[counts >= 2 * (width - 1)], [last])
         for row in rows.tolist():
             cell = column[row].as_py()
+            swallowed = cell.rstrip("\r\n").count("\n")
             escaped = cell.rstrip("\r\n").replace('"', '""').encode()
             if row == len(column) - 1 and index == width - 1 and payload[end - len(escaped):end] == escaped \
                     and payload[end - len(escaped) - 1:end - len(escaped)] == b'"':
-                found.append((_line_at(payload, end - len(escaped) - 1), names[index], cell.count("\n")))
+                found.append((_line_at(payload, end - len(escaped) - 1), names[index], swallowed))
             elif width >= 3 and _record_like_lines(cell, delimiter, width) >= 2:
                 head = cell[:cell.index("\n") + 200].replace('"', '""').encode()
                 at = payload.find(b'"' + head, body)
                 if at >= 0:
-                    found.append((_line_at(payload, at), names[index], cell.count("\n")))
+                    found.append((_line_at(payload, at), names[index], swallowed))
     if found:
         raise _unclosed(file_name, *min(found))
     return multi_line
