@@ -68,7 +68,8 @@ def _phase_parse_profile(path: str, queue) -> None:
     t_read = time.perf_counter() - t0
     parsed = parsing.parse(data, Path(path).name, keep_raw=False)
     t_parse = time.perf_counter() - t0
-    profile = profiling.profile(parsed.frame, parsed.kinds)
+    analysis = profiling.analyse(parsed, data)  # what the Analyse tab profiles (invalid cells, dates, totals)
+    profile = profiling.profile(analysis.frame, analysis.kinds, analysis.invalid)
     total = time.perf_counter() - t0
     queue.put({"seconds": total, "read_bytes_seconds": t_read, "parse_seconds": t_parse,
                "profile_seconds": total - t_parse, "rows": len(parsed.frame), "kinds": parsed.kinds,
