@@ -100,6 +100,7 @@ def _read(uploaded, limit_mb: int):
     cache_key = (digest, dialect)
     cached = st.session_state.get("upload_parsed")
     if cached and cached[0] == cache_key:
+        _left_out(cached[1])
         return cached[1], data
     bar = slot.progress(0.0, text=t("Reading {file}…", file=name)) if len(data) > LARGE_FILE_BYTES else None
     stages = {"read": t("Reading {file}…", file=name), "type": t("Recognising column types…")}
@@ -117,14 +118,31 @@ def _read(uploaded, limit_mb: int):
         if bar is not None:
             bar.empty()
     st.session_state["upload_parsed"] = (cache_key, parsed)
+    _left_out(parsed)
     return parsed, data
 
 
+def _left_out(parsed) -> None:
+    """What the reading left out (empty rows, a footer) and columns read with the other decimal mark: said on
+    every run, read or cached, so the tabs below keep their place."""
+    for skipped in parsed.skipped:
+        st.info(_message(skipped), icon=":material/filter_alt:")
+    if parsed.decimals:  # every such column takes the mark the file's is not
+        columns = ", ".join(parsed.decimals)
+        st.caption(plain(t("Read with a decimal comma: {columns}.", columns=columns) if parsed.dialect.decimal == "."
+                         else t("Read with a decimal point: {columns}.", columns=columns)))
+
+
 def _dialect_controls(detected: Dialect, digest: str) -> Dialect:
-    st.caption(t("Detected: encoding {encoding}, {delimiter} delimiter, header on line {header}, decimal mark "
-                 "'{decimal}'. Change any of them if the preview looks wrong.",
-                 encoding=detected.encoding, delimiter=t(DELIMITER_NAMES[detected.delimiter]),
-                 header=detected.header_row + 1, decimal=detected.decimal))
+    values = {"encoding": detected.encoding, "delimiter": t(DELIMITER_NAMES[detected.delimiter]),
+              "header": detected.header_row + 1, "decimal": detected.decimal}
+    if detected.has_header:
+        st.caption(t("Detected: encoding {encoding}, {delimiter} delimiter, header on line {header}, decimal mark "
+                     "'{decimal}'. Change any of them if the preview looks wrong.", **values))
+    else:
+        st.caption(t("Detected: encoding {encoding}, {delimiter} delimiter, no header row (the first row, on line "
+                     "{header}, is data: columns are named column_1, column_2, …), decimal mark '{decimal}'. "
+                     "Change any of them if the preview looks wrong.", **values))
     encodings = list(dict.fromkeys([detected.encoding, *ENCODINGS]))
     delimiters = list(DELIMITER_NAMES)
     # Options stay the keys; their labels are translated here, in the run, not when format_func is called
@@ -133,11 +151,13 @@ def _dialect_controls(detected: Dialect, digest: str) -> Dialect:
     encoding = c1.selectbox(t("Encoding"), encodings, index=0, key=f"enc_{digest}")
     delimiter = c2.selectbox(t("Delimiter"), delimiters, index=delimiters.index(detected.delimiter),
                              format_func=delimiter_names.get, key=f"delim_{digest}")
-    header = c3.number_input(t("Header on line"), min_value=1, max_value=1000, value=detected.header_row + 1,
-                             step=1, key=f"header_{digest}")
+    no_header = c3.checkbox(t("First row is data (no header)"), value=not detected.has_header,
+                            key=f"noheader_{digest}")
+    header = c3.number_input(t("First row on line") if no_header else t("Header on line"), min_value=1,
+                             max_value=1000, value=detected.header_row + 1, step=1, key=f"header_{digest}")
     decimal = c4.selectbox(t("Decimal mark"), [".", ","], index=[".", ","].index(detected.decimal),
                            key=f"dec_{digest}")
-    return Dialect(encoding, delimiter, int(header) - 1, decimal)
+    return Dialect(encoding, delimiter, int(header) - 1, decimal, has_header=not no_header)
 
 
 # --- analysis -----------------------------------------------------------------------
