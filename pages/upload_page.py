@@ -468,6 +468,7 @@ def _history(username: str) -> None:
         "id": st.column_config.NumberColumn(t("Import"), format="%d"), "imported_at": t("When (UTC)"),
         "username": t("By"), "file_name": t("File"), "kind": t("Type"), "inserted": t("Inserted"),
         "updated": t("Updated"), "skipped": t("Unchanged"), "status": t("Status"), "sha256": t("SHA-256")})
+    download_csv(shown, "import_history.csv", key="download_history")  # file names are uploaded text
     applied = batches[batches["status"] == "applied"]["id"].tolist()
     if not applied:
         return

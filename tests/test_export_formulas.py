@@ -80,14 +80,20 @@ def test_streamlit_toolbar_export_is_switched_off():
     assert config["client"]["disableDataExport"] is True
 
 
-def test_streamlit_reads_the_setting(monkeypatch):
-    """The option exists in the installed Streamlit and the file sets it (a misspelt key would be ignored)."""
+def test_streamlit_reads_the_setting_and_tells_the_browser(monkeypatch):
+    """The option exists in the installed Streamlit, the file sets it (a misspelt key would be ignored), and the
+    session's first message to the browser carries it (the frontend hides the toolbar's CSV button on it)."""
     from streamlit import config
+    from streamlit.proto.NewSession_pb2 import Config
+    from streamlit.runtime.app_session import _populate_config_msg
 
     monkeypatch.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
     try:
         config.get_config_options(force_reparse=True)
         assert config.get_option("client.disableDataExport") is True
         assert config.get_where_defined("client.disableDataExport").endswith(".streamlit/config.toml")
+        message = Config()
+        _populate_config_msg(message)
+        assert message.disable_data_export is True
     finally:
         config.get_config_options(force_reparse=True)
