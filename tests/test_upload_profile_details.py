@@ -83,6 +83,13 @@ def test_error_tokens_are_invalid_values_not_missing():
     assert table.loc["sku", "invalid"] == 0 and table.loc["sku", "invalid_values"] == ""
 
 
+def test_padded_placeholders_are_counted_like_the_parser_reads_them():
+    """A bank export padding its cells: the parser trims the column and nulls ` N/A `; so is it counted."""
+    data = b"ref,amount\nR1,  12.50\nR2,  N/A  \nR3,   7.25\n"
+    analysis = analysed(data)
+    assert analysis.kinds["amount"] == "number" and analysis.invalid["amount"] == {"N/A": 1}
+
+
 # --- totals ---------------------------------------------------------------------------------------
 
 

@@ -297,7 +297,8 @@ def _count_tokens(payload: bytes, dialect: Dialect, positions: list[int], names)
     tokens = pa.array(_NULLED_BY_READER)
     counts = {}
     for position, field_name in zip(positions, fields):
-        values = table.column(field_name)
+        # trimmed as the parser trims a padded column (parsing._clean) before it nulls the same tokens
+        values = pc.utf8_trim(table.column(field_name), characters=" \t\u00a0")
         found = values.filter(pc.is_in(values, value_set=tokens))
         if len(found):
             counts[names[position]] = _token_counts(found)
