@@ -16,6 +16,9 @@ tickets: all-or-nothing, idempotent, audited, undoable.
    ahead add nothing. The market is the ship-country, else the marketplace of the sales-channel. Orders
    still Pending (payment not authorised, mostly no price) are skipped and counted (`pending_orders`): a
    later report imports them. Shopify's Subtotal is after discounts: items_total = Subtotal + Discount Amount.
+   Rows for a market or sales channel we do not know are an error, or, when the user asked to skip them, left
+   out and reported (how many, a few values as written): never counted as unchanged. A file without a
+   currency column takes the currency the user gives (`defaults`).
 3. Line items become order lines of catalogue products, replacing each order's stored lines: core.imports.lines.
 4. Customers come from hashed e-mail addresses, with first-order flags: core.imports.customers.
 5. Upsert by natural key ((channel, order_ref) for orders, payment_ref, tracking_number, ticket_ref,
@@ -26,6 +29,9 @@ tickets: all-or-nothing, idempotent, audited, undoable.
    other inserted rows get an `import_rows` row each.
 6. Record the batch in `import_batches` (who, when, file name, SHA-256 of the bytes, counts) and an
    `audit_events` row, and refresh the daily summaries for every affected day (before and after values).
+   A file whose every row was left out writes nothing and records no batch (`batch_id` None).
+Steps 5 and 6 run while the transaction holds the import lock (`_take_turn`): imports and undos take turns,
+and one that waits is told so (`on_wait`) and builds its records again once its turn comes.
 All of it happens in the caller's transaction (`core.platform.db.unit_of_work`): any error rolls everything back.
 
 `undo_import(session, actor, batch_id)` deletes what the batch inserted (orders with their lines, the
