@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 
@@ -167,6 +168,37 @@ def test_elasticity_estimate_and_fallback(history, expected, source):
     found = what_if.estimate_elasticities(history, {1: -0.9}).iloc[0]
     assert found["elasticity"] == pytest.approx(expected, abs=1e-6)
     assert found["source"] == source
+
+
+def test_elasticity_history_adds_channels_up_per_cell_in_the_database(engine):
+    from core.platform.models import MonthlySkuSales
+    from tests import factories
+
+    def cell(month, market, channel, units, sales):
+        return MonthlySkuSales(month=month, product_id=1, market_code=market, channel_id=channel, orders=units,
+                               repeat_orders=0, units=units, sales_usd=sales, net_revenue_usd=sales,
+                               cogs_usd=0.0, returned_units=0)
+
+    with unit_of_work(engine) as session:
+        factories.reference_rows(session)
+        session.add_all([
+            cell(dt.date(2024, 3, 1), "DE", 1, 4, 40.0),  # + the Shopify row below: 10 units, USD 130
+            cell(dt.date(2024, 3, 1), "DE", 2, 6, 90.0),
+            cell(dt.date(2024, 3, 1), "US", 1, 5, 60.0),  # another market: a cell of its own
+            cell(dt.date(2024, 4, 1), "DE", 1, 2, 30.0),
+            cell(dt.date(2024, 4, 1), "DE", 2, 0, 0.0),  # no units: left out before the sum
+            cell(dt.date(2024, 5, 1), "DE", 1, 9, 99.0),  # `on`'s month: not history yet
+        ])
+    with unit_of_work(engine) as session:
+        history = what_if.elasticity_history(session, dt.date(2024, 5, 20))
+    assert list(history.columns) == ["category_id", "product_id", "market_code", "month", "units", "price"]
+    cells = {(r.market_code, str(r.month)[:7]): (r.category_id, r.units, r.price) for r in history.itertuples()}
+    # DE March: (4 + 6) units, (40 + 90) / 10 = USD 13.00 a unit; US March 60 / 5 = 12.00; DE April 30 / 2 = 15.00
+    assert cells == {("DE", "2024-03"): (1, 10.0, pytest.approx(13.0)),
+                     ("US", "2024-03"): (1, 5.0, pytest.approx(12.0)),
+                     ("DE", "2024-04"): (1, 2.0, pytest.approx(15.0))}
+    with unit_of_work(engine) as session:
+        assert what_if.elasticity_history(session, dt.date(2024, 3, 31)).empty  # nothing before March
 
 
 # --- services on the seeded database ---------------------------------------------------------------------------------
