@@ -616,6 +616,18 @@ def category_elasticities(session: Session, on: dt.date) -> pd.DataFrame:
     return categories.merge(estimates, on="category_id")
 
 
+INPUT_WRITES = ("import_batch", "product_cost")  # audited writes that change the history, ledger or catalogue
+
+
+def inputs_version(session: Session) -> int:
+    """The id of the latest audited write that changes what the baselines and elasticities read (an import or
+    its undo, a product cost edit; 0 before any): the page caches them until this or the day changes. A cheap
+    read (the newest audit rows first), so that every process sees another's import on its next page run."""
+    latest = session.scalar(select(AuditEvent.id).where(AuditEvent.entity.in_(INPUT_WRITES))
+                            .order_by(AuditEvent.id.desc()).limit(1))
+    return int(latest or 0)
+
+
 def market_choices(session: Session) -> pd.DataFrame:
     return pd.DataFrame(session.execute(select(Market.code, Market.name, Market.currency).order_by(Market.code))
                         .all(), columns=["code", "name", "currency"])

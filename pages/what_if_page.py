@@ -19,7 +19,7 @@ from core.platform import labels as codes
 from core.platform.i18n import N_
 from core.platform.users import PermissionDenied
 from ui.auth import guard, signed_in_username
-from ui.data import cached, uncached
+from ui.data import cached_until_changed, uncached
 from ui.fragments import guarded_fragment
 from ui.i18n import language, t
 from ui.labels import label
@@ -56,12 +56,14 @@ def render() -> None:
     _run_marker("wi_page_run")
     mode = st.segmented_control(t("Simulate"), list(MODES), default="sku", format_func=lambda m: t(MODES[m]),
                                 key="wi_mode") or "sku"
-    elasticities = cached(what_if.category_elasticities, today)
+    # the history and the ledger change only with an import or a cost edit: cached until one of those or the day
+    version = uncached(what_if.inputs_version)
+    elasticities = cached_until_changed(version, what_if.category_elasticities, today)
     estimates = dict(zip(elasticities["category_id"], elasticities["elasticity"]))
     if mode == "sku":
-        _sku_mode(today, estimates, elasticities)
+        _sku_mode(version, today, estimates, elasticities)
     else:
-        _portfolio_mode(today, estimates, elasticities)
+        _portfolio_mode(version, today, estimates, elasticities)
     _scenarios(user.username)
 
 
@@ -78,8 +80,8 @@ def _rate_delta(label: str, key: str, actual: float, high: float) -> float:
     return _pct(label, key, shown / 100, 0.0, high, 0.1) - shown / 100
 
 
-def _sku_mode(today: dt.date, estimates: dict, elasticities: pd.DataFrame) -> None:
-    markets = cached(what_if.market_choices)
+def _sku_mode(version: int, today: dt.date, estimates: dict, elasticities: pd.DataFrame) -> None:
+    markets = cached_until_changed(version, what_if.market_choices)
     if markets.empty:
         empty_state(t("No active SKUs yet. Import a product catalogue on the upload page first."))
         return
@@ -88,7 +90,7 @@ def _sku_mode(today: dt.date, estimates: dict, elasticities: pd.DataFrame) -> No
     codes = list(markets["code"])
     market = left.selectbox(t("Market"), codes, key="wi_market", index=codes.index("DE") if "DE" in codes else 0)
     category = middle.selectbox(t("Category"), list(names), format_func=names.get, key="wi_category")
-    base = cached(what_if.baseline, market, today)
+    base = cached_until_changed(version, what_if.baseline, market, today)
     choices = base if category == ALL else base[base["category_id"] == category]
     choices = choices.sort_values(["units", "sku"], ascending=[False, True])  # best sellers in the market first
     labels = dict(zip(choices["product_id"], choices["sku"] + " — " + choices["name"]))
@@ -98,7 +100,7 @@ def _sku_mode(today: dt.date, estimates: dict, elasticities: pd.DataFrame) -> No
         empty_state(t("No SKU of this category reaches this market. Pick another category or market."))
         return
     row = base[base["product_id"] == product_id]
-    routes = cached(what_if.routes, int(product_id), market, today)
+    routes = cached_until_changed(version, what_if.routes, int(product_id), market, today)
     _sku_simulator(row.reset_index(drop=True), routes, estimates, int(product_id), market)
 
 
@@ -257,8 +259,8 @@ def _sweep_chart(sweep: pd.DataFrame, price: float, ccy: str, lang: str) -> None
 # --- portfolio ----------------------------------------------------------------------------------------------------
 
 
-def _portfolio_mode(today: dt.date, estimates: dict, elasticities: pd.DataFrame) -> None:
-    markets = cached(what_if.market_choices)
+def _portfolio_mode(version: int, today: dt.date, estimates: dict, elasticities: pd.DataFrame) -> None:
+    markets = cached_until_changed(version, what_if.market_choices)
     names = _category_names(elasticities)
     left, right = st.columns([2, 1])
     chosen = left.multiselect(t("Markets"), list(markets["code"]), default=["DE"] if "DE" in set(markets["code"])
@@ -267,7 +269,7 @@ def _portfolio_mode(today: dt.date, estimates: dict, elasticities: pd.DataFrame)
     if not chosen:
         empty_state(t("Pick at least one market."))
         return
-    rows = pd.concat([cached(what_if.baseline, m, today) for m in chosen], ignore_index=True)
+    rows = pd.concat([cached_until_changed(version, what_if.baseline, m, today) for m in chosen], ignore_index=True)
     if category != ALL:
         rows = rows[rows["category_id"] == category]
     rows = rows[rows["units"] > 0].reset_index(drop=True)

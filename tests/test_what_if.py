@@ -201,6 +201,28 @@ def test_elasticity_history_adds_channels_up_per_cell_in_the_database(engine):
         assert what_if.elasticity_history(session, dt.date(2024, 3, 31)).empty  # nothing before March
 
 
+def test_inputs_version_moves_only_with_writes_that_change_the_inputs(engine):
+    def audit(entity):
+        with unit_of_work(engine) as session:
+            event = AuditEvent(at=dt.datetime(2024, 5, 1), username="manager", entity=entity, entity_id="1",
+                               action="create", detail="{}")
+            session.add(event)
+            session.flush()
+            return event.id
+
+    def version():
+        with unit_of_work(engine) as session:
+            return what_if.inputs_version(session)
+
+    assert version() == 0  # nothing written yet
+    imported = audit("import_batch")
+    audit("scenario")  # a saved scenario or a sign-in changes no baseline: the cache stays
+    audit("sign_in")
+    assert version() == imported
+    edited = audit("product_cost")
+    assert edited > imported and version() == edited
+
+
 # --- services on the seeded database ---------------------------------------------------------------------------------
 
 
