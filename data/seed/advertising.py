@@ -53,7 +53,7 @@ CPC_MARKET_FACTOR = {"US": 1.0, "CA": 0.8, "MX": 0.35, "UK": 0.85, "DE": 0.8, "F
 # Sponsored Products by lifecycle stage: the chance the seller advertises the SKU in a market, the share of its
 # orders the ads bring, and its ACoS against the campaign's (new SKUs buy their first sales dearly).
 SP_STAGES = {  # stage: (advertised, order share range, ACoS factor)
-    "introduction": (0.9, (0.5, 0.7), 1.45), "growth": (0.8, (0.45, 0.6), 1.2),
+    "introduction": (0.9, (0.5, 0.7), 1.8), "growth": (0.8, (0.45, 0.6), 1.2),
     "maturity": (0.55, (0.3, 0.45), 1.0), "decline": (0.3, (0.2, 0.35), 0.9),
     "discontinued": (0.3, (0.2, 0.35), 0.95), "candidate": (0.0, (0.0, 0.0), 1.0),
 }

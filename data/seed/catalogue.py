@@ -14,6 +14,9 @@ from data.seed.context import Context
 from data.seed.reference import Reference
 
 CNY_PLANNING_RATE = 7.2  # the rate list prices were set at; real costs convert at the day's rate
+# List price = factory price x (1 + planned landed share) x markup: the seller's rule is at least three times
+# the planned landed cost, since marketplace fees, fulfilment and postage take about half the price.
+LIST_PRICE_MARKUP = (3.0, 5.0)
 SOUTHERN_HEMISPHERE = ("AU",)
 CATEGORY_PREFIX = {
     "phone_accessories": "PHN", "home_kitchen": "HOM", "pet_supplies": "PET", "beauty_tools": "BEA",
@@ -155,7 +158,7 @@ def build_catalogue(ctx: Context, suppliers: pd.DataFrame) -> Catalogue:
             for d in ("length_cm", "width_cm", "height_cm")}
     cost = np.round(tpl["unit_cost_cny"].to_numpy(float) * rng.uniform(0.8, 1.3, n), 2)
     landed_share = rng.uniform(0.08, 0.15, n)
-    markup = rng.uniform(2.5, 5.0, n)
+    markup = rng.uniform(*LIST_PRICE_MARKUP, n)
     list_price = np.maximum(7.99, charm_price(cost / CNY_PLANNING_RATE * (1 + landed_share) * markup, False))
 
     status = specs["status"].to_numpy(dtype=object)

@@ -4,7 +4,11 @@
 - on DDP parcels sent straight from China to a customer: the market's rule in force on the ship date for the
   parcel's declared value (what the buyer paid for the goods), duty whenever the rule levies one (the EU flat
   duty per tariff line too) and import VAT only where the rule collects it at the border; VAT collected at
-  checkout (IOSS, UK, AU) is in the order's tax already;
+  checkout (IOSS, UK, AU) is in the order's tax already. Where the border collects it, the order charged the
+  buyer VAT at checkout too (`orders.tax_total`), and that VAT is what we remit at the border: revenue is net
+  of it already, so `import_vat_usd` holds only the border VAT beyond it (floored at 0), the part that is
+  really ours (the border taxes the declared value with its VAT, the freight and the duty as well). As
+  `core.landed_cost.booked_parcel_charges` does for imported parcels;
 - on purchase batches when they enter the destination country (`received_on`): the formal-import rule (no
   value ceiling) of the warehouse's country, at the category rate, on the customs value the rule names (FOB:
   quantity x supplier price at the PO date's CNY rate; CIF adds the batch's freight and insurance). Japan
@@ -85,6 +89,7 @@ def parcel_charges(ctx: Context, catalogue: Catalogue, orders: Orders, lines: Li
     goods = np.bincount(order, weights=lines.paid_usd[live], minlength=orders.n)
     pair = np.unique(order.astype(np.int64) * 100 + category)  # tariff lines: one per category (HS code)
     tariff_lines = np.bincount(pair // 100, minlength=orders.n)
+    checkout_vat = orders.tax_total * orders.usd_per_unit
 
     o = shipments.order[ddp]
     ship_day = to_day_numbers(shipments.shipped_at[ddp].astype("datetime64[D]"))
@@ -111,8 +116,8 @@ def parcel_charges(ctx: Context, catalogue: Catalogue, orders: Orders, lines: Li
                 category_rate=category_rate[inside], tariff_lines=tariff_lines[parcel_order[inside]],
                 threshold_per_usd=per_usd)
             duty[rows[inside]] = parcel_duty
-            if rule.vat_collection == "border":
-                vat[rows[inside]] = parcel_vat
+            if rule.vat_collection == "border":  # the checkout VAT passes through: only the excess is ours
+                vat[rows[inside]] = np.maximum(parcel_vat - checkout_vat[parcel_order[inside]], 0.0)
     return np.round(duty, 2), np.round(vat, 2)
 
 

@@ -1,5 +1,11 @@
 """Inventory snapshots and inbound purchase orders, both following the units each warehouse shipped:
 sawtooth stock levels between refills, and purchase orders with supplier lead times and freight.
+
+Freight is bought the way cross-border sellers buy it: a lane (warehouse x SKU) goes by sea unless air freight
+would stay a modest share of the SKU's factory price (light, valuable goods), and a few sea orders fly as
+urgent top-ups. Orders for one overseas warehouse by one mode that leave their factories in the same week are
+consolidated by the forwarder into one consignment, priced on the rate card at its total chargeable weight;
+each order pays its share by its own chargeable weight, plus its own truck to the forwarder.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ import pandas as pd
 
 from data.seed.arrays import as_days, compose_text, digit_codes, to_day_numbers
 from data.seed.calendar import CHINESE_NEW_YEAR, near_chinese_new_year, weekday_of
-from data.seed.catalogue import Catalogue
+from data.seed.catalogue import CNY_PLANNING_RATE, Catalogue
 from data.seed.context import Context
 from data.seed.duties import batch_duty
 from data.seed.orders import Orders
@@ -117,8 +123,9 @@ def _inbound_lanes(ctx: Context, catalogue: Catalogue, demand: np.ndarray, rng) 
     n = len(warehouse)
     overseas = warehouse != cn
     codes = ctx.ref.warehouses["code"].to_numpy(dtype=object)[warehouse]
-    sea_share = np.where(codes == "FBA-JP", 0.7, 0.6)
-    mode = np.where(overseas, np.where(rng.random(n) < sea_share, "sea", "air"), "express").astype(object)
+    affordable = _air_share(catalogue)[product] < AIR_AFFORDABLE_SHARE
+    fly_share = np.where(codes == "FBA-JP", 0.3, 0.5) * affordable  # Japan is two to three weeks by sea
+    mode = np.where(overseas, np.where(rng.random(n) < fly_share, "air", "sea"), "express").astype(object)
     usual = np.select([mode == "sea", mode == "air"], [rng.uniform(55, 80, n), rng.uniform(25, 40, n)],
                       default=rng.uniform(30, 45, n))
     moq = np.where(mode == "sea", 300, 100)
@@ -126,26 +133,69 @@ def _inbound_lanes(ctx: Context, catalogue: Catalogue, demand: np.ndarray, rng) 
     daily = volume[warehouse, product] / selling_days
     # Slow lanes reorder less often rather than below the supplier's minimum.
     interval = np.clip(np.maximum(usual, moq / np.maximum(daily, 1e-9)), usual, 180)
-    return {"warehouse": warehouse, "product": product, "mode": mode, "interval": interval, "moq": moq}
+    return {"warehouse": warehouse, "product": product, "mode": mode, "interval": interval, "moq": moq,
+            "affordable": affordable}
 
 
-def _inbound_freight(ctx: Context, rates: RateCard, mode, warehouse, weight_kg, volume_cm3) -> tuple:
-    """Freight cost (USD) and transit day range per purchase order."""
-    codes = ctx.ref.warehouses["code"].to_numpy(dtype=object)[warehouse]
-    country = ctx.ref.warehouses["country"].to_numpy(dtype=object)[warehouse]
-    service = np.where(np.char.startswith(codes.astype(str), "FBA"),
-                       np.where(mode == "sea", "sea_lcl_fba", "air_fba"),
-                       np.where(mode == "sea", "sea_lcl_3pl", "air_3pl")).astype(object)
-    cost = 5.0 + 0.25 * weight_kg  # domestic truck from the factory to Shenzhen
-    transit = np.column_stack([np.full(len(mode), 2), np.full(len(mode), 4)])
-    overseas = mode != "express"
-    idx = np.flatnonzero(overseas)
-    for (svc, mkt), positions in service_market_groups(service[idx], country[idx]):
-        rows = idx[positions]
-        cw = rates.chargeable_weight(svc, weight_kg[rows], volume_cm3[rows])
-        rate = rates.lookup(svc, mkt, cw)
-        cost[rows] = rate["cost"]
+# The seller's planning figures for choosing a lane's mode: air freight door to door costs about USD 6 per
+# chargeable kg (carrier_rates.csv: 5-7.8), and a SKU flies only when that stays under 40 % of its factory
+# price (light, valuable goods: chargers, cables, small beauty tools); bulky cheap goods go by sea.
+AIR_USD_PER_KG, AIR_DIVISOR, AIR_AFFORDABLE_SHARE = 6.0, 6000, 0.4
+URGENT_AIR_SHARE = (0.2, 0.03)  # sea orders of a lane that could fly / could not, sent by air to avoid a stock-out
+
+
+def _air_share(catalogue: Catalogue) -> np.ndarray:
+    """Per product: planned air freight per unit as a share of its factory price at the planning rate."""
+    chargeable = np.maximum(catalogue.frame["weight_kg"].to_numpy(float), catalogue.volume_cm3 / AIR_DIVISOR)
+    factory_usd = catalogue.frame["unit_cost_cny"].to_numpy(float) / CNY_PLANNING_RATE
+    return AIR_USD_PER_KG * chargeable / factory_usd
+
+
+CONSOLIDATION_DAYS = 7  # the forwarder sends one consignment per destination warehouse and mode each week
+DOMESTIC_TRUCK_USD, DOMESTIC_TRUCK_PER_KG = 5.0, 0.25  # each supplier's truck to the forwarder in Shenzhen
+
+
+def _consignments(ctx: Context, mode: np.ndarray, warehouse: np.ndarray, ready: np.ndarray) -> np.ndarray:
+    """Consignment index per purchase order. Orders for the same overseas warehouse by the same mode that leave
+    their factories in the same week travel together: the forwarder collects them from every supplier at its
+    Shenzhen warehouse and books one shipment, so they share its base charge. Restocking our own Shenzhen
+    warehouse is a truck per order."""
+    week = (ready - ctx.cal.start_day) // CONSOLIDATION_DAYS
+    lane = warehouse * 2 + (mode == "sea")
+    key = np.where(mode == "express", -1 - np.arange(len(mode)), lane * 100_000 + week)
+    return np.unique(key, return_inverse=True)[1].ravel()
+
+
+def _inbound_freight(ctx: Context, rates: RateCard, mode, warehouse, weight_kg, volume_cm3,
+                     consignment) -> tuple:
+    """Freight cost (USD) per purchase order and transit day range per consignment.
+
+    An order pays its own domestic truck and a share of its consignment's freight in proportion to its own
+    chargeable weight; the consignment is priced on the rate card at its total chargeable weight (a bigger
+    consignment falls in a cheaper band and spreads the base charge)."""
+    n_consignments = int(consignment.max()) + 1 if len(consignment) else 0
+    first = np.zeros(n_consignments, dtype=np.int64)
+    first[consignment[::-1]] = np.arange(len(consignment))[::-1]  # any member names the lane
+    codes = ctx.ref.warehouses["code"].to_numpy(dtype=object)[warehouse[first]]
+    country = ctx.ref.warehouses["country"].to_numpy(dtype=object)[warehouse[first]]
+    sea = mode[first] == "sea"
+    service = np.where(np.char.startswith(codes.astype(str), "FBA"), np.where(sea, "sea_lcl_fba", "air_fba"),
+                       np.where(sea, "sea_lcl_3pl", "air_3pl")).astype(object)
+    total_kg = np.bincount(consignment, weights=weight_kg, minlength=n_consignments)
+    total_cm3 = np.bincount(consignment, weights=volume_cm3, minlength=n_consignments)
+    cost = DOMESTIC_TRUCK_USD + DOMESTIC_TRUCK_PER_KG * weight_kg
+    transit = np.column_stack([np.full(n_consignments, 2), np.full(n_consignments, 4)])
+    overseas = np.flatnonzero(mode[first] != "express")
+    for (svc, mkt), positions in service_market_groups(service[overseas], country[overseas]):
+        rows = overseas[positions]
+        rate = rates.lookup(svc, mkt, rates.chargeable_weight(svc, total_kg[rows], total_cm3[rows]))
         transit[rows, 0], transit[rows, 1] = rate["transit_days_min"], rate["transit_days_max"]
+        members = np.flatnonzero(np.isin(consignment, rows))
+        own = rates.chargeable_weight(svc, weight_kg[members], volume_cm3[members])
+        pooled = np.bincount(consignment[members], weights=own, minlength=n_consignments)
+        freight = np.zeros(n_consignments)
+        freight[rows] = rate["cost"]
+        cost[members] += freight[consignment[members]] * own / pooled[consignment[members]]
     return np.round(cost, 2), transit
 
 
@@ -168,7 +218,8 @@ def build_inbound(ctx: Context, catalogue: Catalogue, suppliers: pd.DataFrame, u
     k = len(lane)
     warehouse, product = lanes["warehouse"][lane], lanes["product"][lane]
     mode = lanes["mode"][lane].copy()
-    mode[(mode == "sea") & (rng.random(k) < 0.2)] = "air"  # urgent top-ups fly
+    urgent = rng.random(k) < np.where(lanes["affordable"][lane], *URGENT_AIR_SHARE)
+    mode[(mode == "sea") & urgent] = "air"  # urgent top-ups fly
 
     month = np.clip(ctx.cal.month_index(ordered) + 1, 0, ctx.cal.n_months - 1)
     daily = demand[warehouse, product, month] / 30.4
@@ -177,7 +228,6 @@ def build_inbound(ctx: Context, catalogue: Catalogue, suppliers: pd.DataFrame, u
 
     weight = catalogue.frame["weight_kg"].to_numpy(float)[product] * quantity
     volume = catalogue.volume_cm3[product] * quantity
-    freight, transit = _inbound_freight(ctx, RateCard(ctx.ref), mode, warehouse, weight, volume)
     supplier_id = catalogue.frame["supplier_id"].to_numpy()[product]
     supplier = suppliers.set_index("id").loc[supplier_id]
     quoted = supplier["quoted_lead_time_days"].to_numpy(float)
@@ -185,9 +235,17 @@ def build_inbound(ctx: Context, catalogue: Catalogue, suppliers: pd.DataFrame, u
     production = quoted * rng.lognormal(0.05, 0.18, k) + (1 - reliability) * rng.uniform(0, 20, k)
     production += near_chinese_new_year(ordered + production.astype(np.int64) // 2, before=30, after=10) * \
         rng.uniform(10, 21, k)
-    shipped = ordered + np.round(production).astype(np.int64)
-    travel = rng.integers(transit[:, 0], transit[:, 1] + 1) + (mode == "sea") * np.maximum(0, rng.normal(2, 3, k))
-    received = shipped + np.round(travel).astype(np.int64)
+    ready = ordered + np.round(production).astype(np.int64)
+    consignment = _consignments(ctx, mode, warehouse, ready)
+    freight, transit = _inbound_freight(ctx, RateCard(ctx.ref), mode, warehouse, weight, volume, consignment)
+    # A consignment leaves when its last order is ready and arrives as one.
+    departs = np.zeros(len(transit), dtype=np.int64)
+    np.maximum.at(departs, consignment, ready)
+    by_sea = np.bincount(consignment, weights=mode == "sea", minlength=len(transit)) > 0
+    travel = rng.integers(transit[:, 0], transit[:, 1] + 1) + by_sea * np.maximum(0, rng.normal(2, 3, len(transit)))
+    shipped = departs[consignment]
+    received = shipped + np.round(travel).astype(np.int64)[consignment]
+    transit = transit[consignment]
     promised = ordered + np.round(quoted + transit.mean(axis=1)).astype(np.int64)
     end = ctx.cal.end_day
     status = np.select([received <= end, shipped <= end], ["received", "in_transit"], default="ordered")

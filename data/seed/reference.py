@@ -22,7 +22,8 @@ class MarketProfile:
     channel_mix: tuple[float, float, float, float]  # amazon, ebay, tiktok, shopify today
     fba_share: float  # amazon orders fulfilled from an FBA warehouse
     local_3pl_share: float  # other orders shipped from an overseas 3PL instead of China
-    price_index: float  # local price level vs the US list price
+    price_index: float  # local price level vs the US list price (markets served only from China price higher:
+    # their buyers wait two weeks and every parcel pays international postage, so local rivals charge more too)
     return_factor: float  # propensity to return vs the category norm
     shipping_fee: float  # local-currency fee when an order pays for shipping
     owner: str  # market manager, owner of the GMV targets
@@ -30,8 +31,8 @@ class MarketProfile:
 
 MARKET_PROFILES = {
     "US": MarketProfile(0.34, 0.15, 0, (0.58, 0.12, 0.10, 0.20), 0.85, 0.55, 1.00, 1.1, 4.99, "Emily Carter"),
-    "CA": MarketProfile(0.05, 0.12, 0, (0.62, 0.15, 0.00, 0.23), 0.00, 0.00, 1.02, 1.0, 6.99, "Emily Carter"),
-    "MX": MarketProfile(0.03, 0.60, 0, (0.55, 0.03, 0.22, 0.20), 0.00, 0.00, 0.95, 0.8, 89.0, "Lucia Hernandez"),
+    "CA": MarketProfile(0.05, 0.12, 0, (0.62, 0.15, 0.00, 0.23), 0.00, 0.00, 1.15, 1.0, 6.99, "Emily Carter"),
+    "MX": MarketProfile(0.03, 0.60, 0, (0.55, 0.03, 0.22, 0.20), 0.00, 0.00, 1.15, 0.8, 89.0, "Lucia Hernandez"),
     "UK": MarketProfile(0.12, 0.05, 0, (0.55, 0.22, 0.08, 0.15), 0.80, 0.50, 0.95, 1.1, 3.99, "Oliver Bennett"),
     "DE": MarketProfile(0.13, 0.10, 0, (0.62, 0.14, 0.06, 0.18), 0.80, 0.55, 0.95, 1.35, 4.99, "Jonas Weber"),
     "FR": MarketProfile(0.07, 0.08, 0, (0.66, 0.06, 0.08, 0.20), 0.70, 0.35, 0.95, 1.0, 4.99, "Camille Laurent"),
@@ -39,8 +40,8 @@ MARKET_PROFILES = {
     "ES": MarketProfile(0.05, 0.14, 0, (0.66, 0.06, 0.10, 0.18), 0.70, 0.35, 0.92, 1.0, 4.99, "Lucia Hernandez"),
     "NL": MarketProfile(0.03, 0.10, 0, (0.55, 0.00, 0.00, 0.45), 0.60, 0.40, 0.95, 1.2, 4.99, "Jonas Weber"),
     "JP": MarketProfile(0.06, 0.25, 0, (0.78, 0.00, 0.07, 0.15), 0.85, 0.00, 1.00, 0.6, 500.0, "Yuki Tanaka"),
-    "AU": MarketProfile(0.05, 0.10, 0, (0.55, 0.25, 0.00, 0.20), 0.00, 0.00, 1.05, 1.0, 7.95, "Oliver Bennett"),
-    "SA": MarketProfile(0.02, 0.70, 6, (0.55, 0.00, 0.25, 0.20), 0.00, 0.00, 1.00, 0.7, 19.0, "Omar Al-Harbi"),
+    "AU": MarketProfile(0.05, 0.10, 0, (0.55, 0.25, 0.00, 0.20), 0.00, 0.00, 1.20, 1.0, 7.95, "Oliver Bennett"),
+    "SA": MarketProfile(0.02, 0.70, 6, (0.55, 0.00, 0.25, 0.20), 0.00, 0.00, 1.20, 0.7, 19.0, "Omar Al-Harbi"),
 }
 CHANNEL_CODES = ("amazon", "ebay", "tiktok", "shopify")
 AMAZON, EBAY, TIKTOK, SHOPIFY = range(4)

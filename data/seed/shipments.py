@@ -23,6 +23,7 @@ EU_MARKETS = ("DE", "FR", "IT", "ES", "NL")
 FBA_WAREHOUSE = {"US": "FBA-US", "UK": "FBA-UK", "JP": "FBA-JP", **{c: "FBA-DE" for c in EU_MARKETS}}  # Pan-EU
 LOCAL_3PL_WAREHOUSE = {"US": "US-3PL", "UK": "UK-3PL", **{c: "DE-3PL" for c in EU_MARKETS}}
 US_3PL_SHARE_AFTER_DE_MINIMIS = 0.8  # the seller moved US volume into the 3PL when parcels started paying duty
+EXPRESS_SHARE = {"heavy": 0.15, "valuable": 0.3, "any": 0.02}  # parcels from China sent by express: > 2 kg, > USD 90
 EXPRESS_CARRIER_SPLIT = (("dhl_express", 0.45), ("fedex_ip", 0.30), ("ups_saver", 0.25))
 ON_TIME_PROBABILITY = {"amzl_fba": 0.97, "usps_ground": 0.93, "ups_ground": 0.96, "dhl_paket": 0.95,
                        "royal_mail_48": 0.94, "dhl_express": 0.96, "fedex_ip": 0.95, "ups_saver": 0.95,
@@ -120,8 +121,11 @@ def _routes(ctx: Context, orders: Orders, live: np.ndarray, actual_kg: np.ndarra
     cn = route == "cn"
     valuable = orders.gmv_usd[live] > 90
     heavy = actual_kg > 2.0
-    express = (heavy & (rng.random(n) < 0.4)) | (valuable & (rng.random(n) < 0.6)) | (actual_kg > 20) | (
-        rng.random(n) < 0.05)
+    # Express from China costs more than most baskets are worth: it carries the parcels too heavy for the
+    # postal lines, some heavy or valuable ones whose buyers expect speed, and the odd rush order.
+    express = (heavy & (rng.random(n) < EXPRESS_SHARE["heavy"])) | (
+        valuable & (rng.random(n) < EXPRESS_SHARE["valuable"])) | (actual_kg > 20) | (
+        rng.random(n) < EXPRESS_SHARE["any"])
     carriers = choice(rng, tuple(zip(*EXPRESS_CARRIER_SPLIT)), n)
     # China Post stopped taking US parcels once they became dutiable; YunExpress lines went DDP.
     no_post = (market_code == "US") & after_de_minimis
