@@ -19,6 +19,7 @@ from core.platform import labels as codes
 from core.platform.i18n import N_
 from core.platform.users import PermissionDenied
 from ui.auth import guard, signed_in_username
+from ui.charts import prebuilt_chart
 from ui.data import cached_until_changed, uncached
 from ui.fragments import guarded_fragment
 from ui.i18n import language, t
@@ -207,47 +208,60 @@ def _outcome_cards(outcome: what_if.Outcome, lang: str, ccy: str | None) -> None
     kpi_row(cards)
 
 
+def _waterfall_spec(title: str, labels: tuple[str, ...], amount_title: str, step_title: str) -> alt.Chart:
+    colours = {"price": PRIMARY, "cost": STATUS_COLOURS["breach"], "total": STATUS_COLOURS["ok"]}
+    return alt.Chart(alt.NamedData(name="steps")).mark_bar().encode(
+        x=alt.X("label:N", sort=list(labels), title=None,
+                axis=alt.Axis(labelAngle=-40, labelOverlap=False, labelLimit=140)),
+        y=alt.Y("start:Q", title=amount_title, axis=alt.Axis(format="$,.2f")),
+        y2="end:Q",
+        color=alt.Color("kind:N", scale=alt.Scale(domain=list(colours), range=list(colours.values())), legend=None),
+        tooltip=[alt.Tooltip("label:N", title=step_title),
+                 alt.Tooltip("amount:Q", title=amount_title, format="$,.2f")],
+    ).properties(title=title, height=340)
+
+
 def _waterfall_chart(result: pd.DataFrame, title: str) -> None:
     steps = what_if.waterfall(result)
     steps["label"] = [t(STEP_LABELS[k]) for k in steps["key"]]
     steps["kind"] = ["price" if k == "price_gross" else "total" if k == "contribution" else "cost"
                      for k in steps["key"]]
-    colours = {"price": PRIMARY, "cost": STATUS_COLOURS["breach"], "total": STATUS_COLOURS["ok"]}
-    amount_title = t("Amount per unit (USD)")
-    chart = alt.Chart(steps).mark_bar().encode(
-        x=alt.X("label:N", sort=list(steps["label"]), title=None,
-                axis=alt.Axis(labelAngle=-40, labelOverlap=False, labelLimit=140)),
-        y=alt.Y("start:Q", title=amount_title, axis=alt.Axis(format="$,.2f")),
-        y2="end:Q",
-        color=alt.Color("kind:N", scale=alt.Scale(domain=list(colours), range=list(colours.values())), legend=None),
-        tooltip=[alt.Tooltip("label:N", title=t("Step")),
-                 alt.Tooltip("amount:Q", title=amount_title, format="$,.2f")],
-    ).properties(title=title, height=340)
-    st.altair_chart(chart, width="stretch")
+    key = (title, tuple(steps["label"]), t("Amount per unit (USD)"), t("Step"))
+    prebuilt_chart(_waterfall_spec, key, {"steps": steps[["label", "kind", "amount", "start", "end"]]},
+                   width="stretch")
+
+
+def _sweep_spec(price_title: str, profit_title: str, units_title: str, margin_title: str, your_price: str,
+                best_title: str | None, chart_title: str) -> alt.LayerChart:
+    """The sweep's line, the rule at the chosen price and, with `best_title`, the profit-maximising point."""
+    line = alt.Chart(alt.NamedData(name="sweep")).mark_line(color=SECONDARY, strokeWidth=2).encode(
+        x=alt.X("price_local:Q", title=price_title),
+        y=alt.Y("profit:Q", title=profit_title, axis=alt.Axis(format="$,.0f")),
+        tooltip=[alt.Tooltip("price_local:Q", title=price_title, format=",.2f"),
+                 alt.Tooltip("units:Q", title=units_title, format=",.0f"),
+                 alt.Tooltip("profit:Q", title=profit_title, format="$,.0f"),
+                 alt.Tooltip("margin:Q", title=margin_title, format=".1%")],
+    )
+    layers = [line, alt.Chart(alt.NamedData(name="price")).mark_rule(color=PRIMARY, strokeDash=[4, 3])
+              .encode(x="x:Q", tooltip=[alt.Tooltip("x:Q", title=your_price, format=",.2f")])]
+    if best_title is not None:
+        layers.append(alt.Chart(alt.NamedData(name="best")).mark_point(
+            color=STATUS_COLOURS["ok"], size=140, filled=True).encode(
+            x="price_local:Q", y="profit:Q",
+            tooltip=[alt.Tooltip("price_local:Q", title=best_title, format=",.2f"),
+                     alt.Tooltip("profit:Q", title=profit_title, format="$,.0f")]))
+    return alt.layer(*layers).properties(title=chart_title, height=340)
 
 
 def _sweep_chart(sweep: pd.DataFrame, price: float, ccy: str, lang: str) -> None:
     best = what_if.optimum(sweep)
-    price_title = t("Shelf price ({currency})", currency=ccy)
-    profit_title = t("Contribution per month (USD)")
-    base = alt.Chart(sweep).encode(x=alt.X("price_local:Q", title=price_title))
-    line = base.mark_line(color=SECONDARY, strokeWidth=2).encode(
-        y=alt.Y("profit:Q", title=profit_title, axis=alt.Axis(format="$,.0f")),
-        tooltip=[alt.Tooltip("price_local:Q", title=price_title, format=",.2f"),
-                 alt.Tooltip("units:Q", title=t("Units per month"), format=",.0f"),
-                 alt.Tooltip("profit:Q", title=profit_title, format="$,.0f"),
-                 alt.Tooltip("margin:Q", title=t("Contribution margin"), format=".1%")],
-    )
-    layers = [line, alt.Chart(pd.DataFrame({"x": [price]})).mark_rule(color=PRIMARY, strokeDash=[4, 3])
-              .encode(x="x:Q", tooltip=[alt.Tooltip("x:Q", title=t("Your price"), format=",.2f")])]
+    key = (t("Shelf price ({currency})", currency=ccy), t("Contribution per month (USD)"), t("Units per month"),
+           t("Contribution margin"), t("Your price"), None if best is None else t("Profit-maximising price"),
+           t("Price sweep: monthly contribution by price"))
+    datasets = {"sweep": sweep[["price_local", "units", "profit", "margin"]], "price": pd.DataFrame({"x": [price]})}
     if best is not None:
-        point = pd.DataFrame({"price_local": [best[0]], "profit": [best[1]]})
-        layers.append(alt.Chart(point).mark_point(color=STATUS_COLOURS["ok"], size=140, filled=True).encode(
-            x="price_local:Q", y="profit:Q",
-            tooltip=[alt.Tooltip("price_local:Q", title=t("Profit-maximising price"), format=",.2f"),
-                     alt.Tooltip("profit:Q", title=profit_title, format="$,.0f")]))
-    st.altair_chart(alt.layer(*layers).properties(title=t("Price sweep: monthly contribution by price"),
-                                                  height=340), width="stretch")
+        datasets["best"] = pd.DataFrame({"price_local": [best[0]], "profit": [best[1]]})
+    prebuilt_chart(_sweep_spec, key, datasets, width="stretch")
     if best is not None:
         st.caption(t("Profit-maximising price: {price} ({profit} per month).",
                      price=formatting.money(best[0], ccy, lang), profit=formatting.money(best[1], "USD", lang)))
@@ -333,15 +347,22 @@ def _movers(result: pd.DataFrame, lang: str) -> None:
         st.caption(t("No SKU loses."))
     else:
         st.dataframe(losers[shown], hide_index=True, width="stretch", column_config=config)
-    chart = alt.Chart(result.assign(market=result["market_code"])).mark_bar().encode(
-        x=alt.X("market:N", title=t("Market")),
-        y=alt.Y("sum(profit_delta):Q", title=t("Change in monthly contribution (USD)"), axis=alt.Axis(format="$,.0f")),
+    # one row per market (the chart's sum over it is the same): not the whole result with its 40-odd columns
+    impact = result.groupby("market_code", as_index=False, sort=False)["profit_delta"].sum()
+    key = (t("Market"), t("Change in monthly contribution (USD)"), t("Change"),
+           t("Profit impact by market (USD per month)"))
+    prebuilt_chart(_impact_spec, key, {"impact": impact.rename(columns={"market_code": "market"})}, width="stretch")
+
+
+def _impact_spec(market_title: str, change_title: str, tooltip_title: str, chart_title: str) -> alt.Chart:
+    return alt.Chart(alt.NamedData(name="impact")).mark_bar().encode(
+        x=alt.X("market:N", title=market_title),
+        y=alt.Y("sum(profit_delta):Q", title=change_title, axis=alt.Axis(format="$,.0f")),
         color=alt.Color("market:N", scale=alt.Scale(domain=list(MARKET_COLOURS), range=list(MARKET_COLOURS.values())),
                         legend=None),
-        tooltip=[alt.Tooltip("market:N", title=t("Market")),
-                 alt.Tooltip("sum(profit_delta):Q", title=t("Change"), format="$,.0f")],
-    ).properties(title=t("Profit impact by market (USD per month)"), height=200)
-    st.altair_chart(chart, width="stretch")
+        tooltip=[alt.Tooltip("market:N", title=market_title),
+                 alt.Tooltip("sum(profit_delta):Q", title=tooltip_title, format="$,.0f")],
+    ).properties(title=chart_title, height=200)
 
 
 # --- scenarios ----------------------------------------------------------------------------------------------------

@@ -167,6 +167,7 @@ class StreamlitServer:
     log_path: Path
     port: int = field(default_factory=free_port)
     cookie_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    extra_args: tuple[str, ...] = ()  # more `streamlit run` options, e.g. bench/rerun.py's runner settings
     process: subprocess.Popen | None = None
 
     @property
@@ -199,6 +200,7 @@ class StreamlitServer:
             "--server.address", "127.0.0.1",
             "--server.port", str(self.port),
             "--browser.gatherUsageStats", "false",
+            *self.extra_args,
         ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:

@@ -370,3 +370,61 @@ def test_portfolio_mode_totals_and_movers(app_env):
     after = next(m for m in at.metric if m.label == "Contribution per month")
     assert after.value != before and after.delta.startswith("-")
     assert any(md.value == "**Biggest losers**" for md in at.markdown)
+
+
+def _charts(at) -> dict:
+    """The page's Vega-Lite charts as sent: title -> (spec without data, {dataset name: frame})."""
+    import io
+
+    import pyarrow as pa
+
+    found = {}
+    for element in at.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        frames = {d.name: pa.ipc.open_stream(io.BytesIO(d.data.data)).read_pandas() for d in element.proto.datasets}
+        found[spec["title"]] = (spec, frames)
+    return found
+
+
+def test_charts_keep_their_spec_and_send_only_new_data_on_a_lever_move(app_env):
+    from tests.apptest_support import app_as, open_page
+
+    at = open_page(app_as("manager"), "what-if")
+    _ok(at)
+    before = _charts(at)
+    waterfall = next(title for title in before if title.startswith("Per unit: "))
+    sweep = "Price sweep: monthly contribution by price"
+    steps = before[waterfall][1]["steps"]
+    assert list(steps["label"])[0] == "Price (incl. VAT)" and list(steps["label"])[-1] == "Contribution"
+    # the floating bars run from the price down to what is left, and the contribution bar rises to the same amount
+    assert steps["end"].iloc[-2] == pytest.approx(steps["end"].iloc[-1])
+    assert before[sweep][1]["sweep"].shape == (what_if.SWEEP_POINTS, 4)
+    next(s for s in at.slider if s.key.startswith("wi_mfee_")).set_value(30.0).run()  # the fee's maximum
+    _ok(at)
+    after = _charts(at)
+    for title in (waterfall, sweep):
+        assert after[title][0] == before[title][0]  # the same spec: the browser updates the data in place
+    fee_before, fee_after = (frame.loc[frame["label"] == "Marketplace fee", "amount"].iloc[0]
+                             for frame in (before[waterfall][1]["steps"], after[waterfall][1]["steps"]))
+    assert fee_after < fee_before < 0  # a dearer fee: a longer cost bar
+    assert not after[sweep][1]["sweep"]["profit"].equals(before[sweep][1]["sweep"]["profit"])
+
+
+def test_a_prebuilt_chart_is_the_spec_st_altair_chart_sends():
+    import altair as alt
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from pages import what_if_page
+    from ui.charts import chart_spec
+
+    key = ("Per unit: SKU-1 in DE", ("Price", "Fees", "Contribution"), "Amount per unit (USD)", "Step")
+    frame = pd.DataFrame({"label": ["Price", "Fees", "Contribution"], "kind": ["price", "cost", "total"],
+                          "amount": [10.0, -4.0, 6.0], "start": [0.0, 10.0, 0.0], "end": [10.0, 6.0, 6.0]})
+    inline = what_if_page._waterfall_spec(*key).properties(data=frame)  # the chart as the page drew it before
+    sent = _convert_altair_to_vega_lite_spec(inline)
+    (name,) = sent.pop("datasets")
+    assert sent.pop("data") == {"name": name}
+    prebuilt = dict(chart_spec(what_if_page._waterfall_spec, key))
+    assert prebuilt.pop("data") == {"name": "steps"}
+    assert prebuilt == sent
+    assert isinstance(what_if_page._waterfall_spec(*key), alt.Chart)
