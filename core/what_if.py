@@ -412,13 +412,23 @@ def estimate_elasticities(history: pd.DataFrame, defaults: dict[int, float]) -> 
     return pd.DataFrame(out, columns=["category_id", "elasticity", "estimate", "observations", "source"])
 
 
+def _group_codes(*keys: pd.Series) -> np.ndarray:
+    """One integer code per distinct combination of the keys (as factorizing a MultiIndex of them, whose tuples
+    cost ~60 ms at 50k cells): each key factorized on its own, the codes combined arithmetically."""
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys:
+        codes, uniques = pd.factorize(key)
+        combined = pd.factorize(combined * len(uniques) + codes)[0]  # renumbered: stays below the row count
+    return combined
+
+
 def _fe_slopes(cells: pd.DataFrame) -> dict[int, float | None]:
     """category -> weighted slope of log units on log price after removing the SKU x market and the category
     month means (alternating projections; both fixed effects nest inside a category, so all categories are
     demeaned together and the slope is then taken per category)."""
     category = cells["category_id"].to_numpy()
-    group = pd.factorize(pd.MultiIndex.from_arrays([cells["product_id"], cells["market_code"]]))[0]
-    month = pd.factorize(pd.MultiIndex.from_arrays([cells["category_id"], cells["month"].astype(str)]))[0]
+    group = _group_codes(cells["product_id"], cells["market_code"])
+    month = _group_codes(cells["category_id"], cells["month"].astype(str))
     y = np.log(cells["units"].to_numpy(float))
     x = np.log(cells["price"].to_numpy(float))
     w = cells["units"].to_numpy(float)

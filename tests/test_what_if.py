@@ -170,6 +170,11 @@ def test_elasticity_estimate_and_fallback(history, expected, source):
     assert found["source"] == source
 
 
+def test_group_codes_number_each_combination_of_keys_once():
+    codes = what_if._group_codes(pd.Series([1, 1, 1, 2, 2]), pd.Series(["DE", "US", "DE", "DE", "US"]))
+    assert list(codes) == [0, 1, 0, 2, 3]  # (1, DE) (1, US) (1, DE) (2, DE) (2, US), in order of appearance
+
+
 def test_elasticity_history_adds_channels_up_per_cell_in_the_database(engine):
     from core.platform.models import MonthlySkuSales
     from tests import factories
