@@ -46,7 +46,7 @@ from tests.browser_support import (  # browser, new_page: shared fixtures
 )
 
 TIMEOUT_MS = 20_000
-VIEWER_PAGES = ["Overview", "Market research", "Product selection", "Logistics", "Payments",
+VIEWER_PAGES = ["Overview", "Profit", "Market research", "Product selection", "Logistics", "Payments",
                 "Customer service", "Risk", "Log out"]
 PAGES_BY_ROLE = {
     "viewer": VIEWER_PAGES,
@@ -54,7 +54,7 @@ PAGES_BY_ROLE = {
     "manager": VIEWER_PAGES + ["CSV upload", "What-if simulator"],
     "admin": VIEWER_PAGES + ["CSV upload", "What-if simulator", "Users"],
 }
-KPI_CARDS = 7
+KPI_CARDS = 10  # Overview: 4 profit cards (net revenue, contribution, its margin, gross margin) + 6
 WRONG_PASSWORD_MESSAGE = "Username or password is incorrect."
 
 
