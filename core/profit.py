@@ -173,7 +173,8 @@ def _select(model, day, filters: Filters, selection: Selection | None, keys: tup
             if getattr(selection, key) is not None:
                 stmt = stmt.where(getattr(model, key) == getattr(selection, key))
         if selection.category_id is not None:
-            stmt = stmt.where(model.product_id.in_(select(Product.id).where(Product.category_id == selection.category_id)))
+            in_category = select(Product.id).where(Product.category_id == selection.category_id)
+            stmt = stmt.where(model.product_id.in_(in_category))
     return stmt
 
 

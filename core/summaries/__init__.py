@@ -60,7 +60,8 @@ from core.summaries.tickets import (
 )
 
 __all__ = [
-    "account_health", "affected_range", "costs", "profit", "refresh_daily_profit", "refresh_sku_costs", "BUCKET_EDGES", "cohorts", "DATED_BY_THEIR_ORDER", "delivery", "fraud_scores",
+    "account_health", "affected_range", "costs", "profit", "refresh_daily_profit", "refresh_sku_costs",
+    "BUCKET_EDGES", "cohorts", "DATED_BY_THEIR_ORDER", "delivery", "fraud_scores",
     "MEASURES", "ORDER_VALUE_BANDS_USD", "PAYMENT_KEYS", "payments", "PAYMENTS_AND_SERVICE", "Refresh",
     "refresh_affected", "refresh_all", "refresh_daily_account_health", "refresh_daily_delivery",
     "refresh_daily_disputes", "refresh_daily_payment_outcomes", "refresh_daily_payments",

@@ -117,7 +117,8 @@ def _order_costs(start, end):
     stmt = (
         select(
             Order.id.label("order_id"), Order.order_date, Order.market_code, Order.channel_id, Order.usd_per_unit,
-            case((Order.items_total > 0, _ratio(Order.discount_total, Order.items_total)), else_=0.0).label("discount_share"),
+            case((Order.items_total > 0, _ratio(Order.discount_total, Order.items_total)),
+                 else_=0.0).label("discount_share"),
             untaxed.label("untaxed"),
             (Order.shipping_charged * Order.usd_per_unit * shipping_net).label("shipping_income"),
             case((refund_rest > 0, refund_rest), else_=0.0).label("refund_rest"),
