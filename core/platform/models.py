@@ -959,49 +959,8 @@ class SkuCost(Base):
     source: Mapped[str] = mapped_column(String(10))  # batches, manual
 
 
-class DailyProfit(Base):
-    """The contribution-profit ledger: day x SKU x market x channel, every cost line in USD
-    (core.summaries.profit writes it, core.profit reads it and documents each line).
-
-    product_id 0 holds costs no SKU can carry (unattributed ad spend on a day without sales, stock that
-    shipped nothing); market_code '' and channel_id 0 likewise for storage of stock that sold nowhere."""
-
-    __tablename__ = "daily_profit"
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
-    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    orders: Mapped[int] = mapped_column(Integer)
-    units: Mapped[int] = mapped_column(Integer)
-    returned_units: Mapped[int] = mapped_column(Integer)
-    uncosted_units: Mapped[int] = mapped_column(Integer)  # sold with no known unit cost (costed at 0, listed)
-    gross_sales_usd: Mapped[float] = mapped_column(Float)
-    vat_usd: Mapped[float] = mapped_column(Float)
-    discounts_usd: Mapped[float] = mapped_column(Float)
-    net_revenue_usd: Mapped[float] = mapped_column(Float)
-    shipping_income_usd: Mapped[float] = mapped_column(Float)
-    product_cost_usd: Mapped[float] = mapped_column(Float)
-    shipping_usd: Mapped[float] = mapped_column(Float)
-    marketplace_fees_usd: Mapped[float] = mapped_column(Float)
-    marketplace_fees_estimated_usd: Mapped[float] = mapped_column(Float)  # the part from the fee schedule
-    fulfilment_fees_usd: Mapped[float] = mapped_column(Float)
-    payment_fees_usd: Mapped[float] = mapped_column(Float)
-    fx_cost_usd: Mapped[float] = mapped_column(Float)
-    duty_usd: Mapped[float] = mapped_column(Float)
-    refunds_usd: Mapped[float] = mapped_column(Float)
-    return_shipping_usd: Mapped[float] = mapped_column(Float)
-    write_off_usd: Mapped[float] = mapped_column(Float)
-    chargebacks_usd: Mapped[float] = mapped_column(Float)
-    dispute_fees_usd: Mapped[float] = mapped_column(Float)
-    advertising_usd: Mapped[float] = mapped_column(Float)
-    unattributed_ads_usd: Mapped[float] = mapped_column(Float)
-    storage_usd: Mapped[float] = mapped_column(Float)
-    contribution_usd: Mapped[float] = mapped_column(Float)
-    __table_args__ = (Index("ix_daily_profit_product_day", "product_id", "day"),)
-
-
 class _ProfitMeasures:
-    """The ledger's counts and amounts, shared by its roll-ups (one column list, three tables)."""
+    """The ledger's counts and amounts (one column list for daily_profit and its two roll-ups)."""
 
     orders: Mapped[int] = mapped_column(Integer)
     units: Mapped[int] = mapped_column(Integer)
@@ -1029,6 +988,23 @@ class _ProfitMeasures:
     unattributed_ads_usd: Mapped[float] = mapped_column(Float)
     storage_usd: Mapped[float] = mapped_column(Float)
     contribution_usd: Mapped[float] = mapped_column(Float)
+
+
+class DailyProfit(_ProfitMeasures, Base):
+    """The contribution-profit ledger: day x SKU x market x channel, every cost line in USD
+    (core.summaries.profit writes it, core.profit reads it and documents each line).
+
+    product_id 0 holds costs no SKU can carry (unattributed ad spend on a day without sales, stock that
+    shipped nothing); market_code '' and channel_id 0 likewise for storage of stock that sold nowhere.
+    `uncosted_units` are units sold with no known unit cost (costed at 0, listed); `marketplace_fees_estimated_usd`
+    is the part of `marketplace_fees_usd` taken from the fee schedule."""
+
+    __tablename__ = "daily_profit"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    market_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    __table_args__ = (Index("ix_daily_profit_product_day", "product_id", "day"),)
 
 
 class DailyProfitMarkets(_ProfitMeasures, Base):
